@@ -1,0 +1,111 @@
+/**
+ * The one interface every trace source implements (mmap, read, sim, replay).
+ *
+ * A source is *pulled*: the server calls `read()` only while some client holds credits, so with
+ * no client the kernel buffer keeps its newest data (architecture.md, back-pressure policy).
+ * `read()` never blocks; `wait()` resolves when new data may be there, without spinning.
+ *
+ * What a source emits is raw: sub-buffer bytes exactly as the kernel laid them out, and the
+ * 80-byte meta page exactly as the kernel wrote it.
+ */
+
+export type SourceKind = 'mmap' | 'read' | 'sim' | 'replay';
+
+/** One delivery of new records from one sub-buffer. */
+export interface SubbufSlice {
+  cpu: number;
+  /** Kernel sub-buffer id (meta `reader.id`); -1 where the source has none (read()). */
+  subbufId: number;
+  /** Per-CPU slice counter assigned by the source, starting at 0; never reused. */
+  seq: number;
+  /**
+   * The sub-buffer from its first byte (header included) to the end of committed data, plus the
+   * stored lost-event count when the MISSED_STORED flag is set: exactly as in kernel memory.
+   * Owned by the receiver (a copy, never a view into the live mapping).
+   */
+  bytes: Uint8Array;
+  /**
+   * Data-relative offset (0 = first record) where the new records start. Records below `from`
+   * were delivered in an earlier slice or consumed before this source started; a decoder walks
+   * them only to accumulate timestamps.
+   */
+  from: number;
+}
+
+/** The meta page as the kernel wrote it at `timeMs` (Date.now()). Absent for read()/replay. */
+export interface MetaSnapshot {
+  cpu: number;
+  timeMs: number;
+  /** `meta_struct_len` bytes (80) copied from the mapping. */
+  bytes: Uint8Array;
+}
+
+export interface EventFormatText {
+  system: string;
+  name: string;
+  /** The `format` file, verbatim. */
+  text: string;
+}
+
+/** Everything a decoder needs, sent once per connection and again when it changes. */
+export interface SourceMetadata {
+  kind: SourceKind;
+  /** tracefs instance name, '' for the top level, undefined where there is none. */
+  instance?: string;
+  cpus: number[];
+  subbufSize: number;
+  /** Sub-buffers per CPU (reader included); 0 where unknown. */
+  nrSubbufs: number;
+  littleEndian: boolean;
+  headerPage: string;
+  headerEvent: string;
+  formats: EventFormatText[];
+  /** `saved_cmdlines` text ("<pid> <comm>\n" lines). */
+  savedCmdlines: string;
+  /** The selected trace clock, e.g. 'local'. */
+  traceClock: string;
+  /** Big tables: filled only when asked for (`includeSymbols`). */
+  kallsyms?: string;
+  printkFormats?: string;
+}
+
+/** Something the source noticed that clients must be told about. */
+export interface SourceNotice {
+  kind:
+    | 'reset' // the buffer was reset (counters went down); per-CPU position re-synced
+    | 'tracing-off' // tracing_on became 0
+    | 'tracing-on'
+    | 'instance-gone' // the tracefs instance was removed from outside
+    | 'metadata-changed' // formats/cmdlines changed: call metadata() again
+    | 'error' // a recoverable error, counted and reported
+    | 'end'; // a finite source (replay) has nothing more
+  cpu?: number;
+  message: string;
+}
+
+export interface SourceBatch {
+  slices: SubbufSlice[];
+  metas: MetaSnapshot[];
+  notices: SourceNotice[];
+}
+
+export interface SourceOpenOptions {
+  includeSymbols?: boolean;
+}
+
+export interface TraceSource {
+  readonly kind: SourceKind;
+  /** Set up (create instance, map buffers…) and describe the stream. */
+  open(options?: SourceOpenOptions): Promise<SourceMetadata>;
+  /** Current metadata (after a 'metadata-changed' notice). */
+  metadata(options?: SourceOpenOptions): Promise<SourceMetadata>;
+  /**
+   * Take what is new now, at most `maxSlices` slices, without blocking. May perform reader swaps
+   * (destructive: the caller must deliver or account for everything returned).
+   */
+  read(maxSlices: number): SourceBatch;
+  /** Resolves when new data may be available, or after `timeoutMs`; never spins. */
+  wait(timeoutMs: number, signal?: AbortSignal): Promise<void>;
+  /** Undo everything open() did (unmap, close, remove own instance). Idempotent. */
+  close(): Promise<void>;
+}

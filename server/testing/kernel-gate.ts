@@ -1,0 +1,94 @@
+/**
+ * Gates for tests that need the live kernel (tracefs with the mmap interface) or trace-cmd.
+ *
+ * Where a requirement is missing the suite is skipped with a clear message, except under CI
+ * (`CI=true`) on a machine that has tracefs: there a missing requirement is a failure, so CI can
+ * never go green by silently skipping the real-kernel tests.
+ */
+import {execFileSync} from 'node:child_process';
+import {accessSync, constants, existsSync} from 'node:fs';
+import {describe, it} from 'vitest';
+
+export const TRACEFS = process.env.RINGSIDE_TRACEFS ?? '/sys/kernel/tracing';
+
+export interface Requirement {
+  ok: boolean;
+  /** Why it is not available, for the skip message. */
+  why: string;
+}
+
+let tracefsCache: Requirement | undefined;
+
+/** tracefs mounted and writable (root), with instances/ support. */
+export function tracefsRequirement(): Requirement {
+  if (tracefsCache) return tracefsCache;
+  if (process.platform !== 'linux') {
+    tracefsCache = {ok: false, why: `not Linux (${process.platform})`};
+  } else if (!existsSync(`${TRACEFS}/instances`)) {
+    tracefsCache = {ok: false, why: `tracefs is not mounted at ${TRACEFS}`};
+  } else {
+    try {
+      accessSync(`${TRACEFS}/instances`, constants.W_OK);
+      tracefsCache = {ok: true, why: ''};
+    } catch {
+      tracefsCache = {ok: false, why: `no write permission on ${TRACEFS}/instances (run as root)`};
+    }
+  }
+  return tracefsCache;
+}
+
+/** True when this machine has tracefs at all (mounted or mountable), whatever the permissions. */
+export function machineHasTracefs(): boolean {
+  return process.platform === 'linux' && existsSync('/sys/kernel/tracing');
+}
+
+export function commandRequirement(cmd: string, args: string[] = ['--version']): Requirement {
+  try {
+    execFileSync(cmd, args, {stdio: 'ignore', timeout: 10_000});
+    return {ok: true, why: ''};
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return {ok: false, why: `${cmd} is not installed`};
+    // trace-cmd --version exits non-zero on some builds but still runs.
+    return {ok: true, why: ''};
+  }
+}
+
+export function traceCmdRequirement(): Requirement {
+  return commandRequirement('trace-cmd', ['-h']);
+}
+
+export function ccRequirement(): Requirement {
+  return commandRequirement('cc', ['--version']);
+}
+
+function combine(reqs: Requirement[]): Requirement {
+  const missing = reqs.filter((r) => !r.ok).map((r) => r.why);
+  return missing.length ? {ok: false, why: missing.join('; ')} : {ok: true, why: ''};
+}
+
+/**
+ * `describe` that runs only where every requirement holds. Otherwise it skips with the reason,
+ * or, under CI on a machine with tracefs, fails with the reason.
+ */
+export function describeWith(name: string, reqs: Requirement[], body: () => void): void {
+  const req = combine(reqs);
+  if (req.ok) {
+    describe(name, body);
+    return;
+  }
+  if (process.env.CI === 'true' && machineHasTracefs()) {
+    describe(name, () => {
+      it('has what it needs under CI', () => {
+        throw new Error(`CI has tracefs but this suite cannot run: ${req.why}`);
+      });
+    });
+    return;
+  }
+  console.warn(`[skip] ${name}: ${req.why}`);
+  describe.skip(`${name} (skipped: ${req.why})`, body);
+}
+
+export function describeKernel(name: string, body: () => void): void {
+  describeWith(name, [tracefsRequirement()], body);
+}
