@@ -17,7 +17,12 @@ export interface PageLayout {
 }
 
 /** x86_64 with 4 KiB sub-buffers: the layout of this project's machines. */
-export const X86_64_4K: PageLayout = {littleEndian: true, longSize: 8, dataOffset: 16, dataSize: 4080};
+export const X86_64_4K: PageLayout = {
+  littleEndian: true,
+  longSize: 8,
+  dataOffset: 16,
+  dataSize: 4080,
+};
 
 export function subbufSize(layout: PageLayout): number {
   return layout.dataOffset + layout.dataSize;
@@ -59,7 +64,11 @@ export function pageLayoutFromHeaderPage(
 }
 
 /** Layout for a sub-buffer of `subbufBytes` on a machine with the given long size and order. */
-export function layoutFor(subbufBytes: number, longSize: 4 | 8 = 8, littleEndian = true): PageLayout {
+export function layoutFor(
+  subbufBytes: number,
+  longSize: 4 | 8 = 8,
+  littleEndian = true,
+): PageLayout {
   const dataOffset = 8 + longSize;
   return {littleEndian, longSize, dataOffset, dataSize: subbufBytes - dataOffset};
 }

@@ -109,3 +109,22 @@ export interface TraceSource {
   /** Undo everything open() did (unmap, close, remove own instance). Idempotent. */
   close(): Promise<void>;
 }
+
+/** How `serve` and `tail` ask for a source (CLI flags of the same names). */
+export interface SourceOptions {
+  source: 'auto' | SourceKind;
+  /** trace.dat file for `replay`. */
+  replayFile?: string;
+  /** Replay speed: 1 = real time, N = N times faster, 0 = as fast as the client takes. */
+  speed?: number;
+  /** Attach to this existing instance without changing it ('' = top level, explicit). */
+  instance?: string;
+  /** trace-cmd event syntax: 'sched', 'sched:sched_switch', 'sched/sched_switch', 'all'. */
+  events: string[];
+  bufferKb?: number;
+  subbufKb?: number;
+  /** Seed for the sim source (deterministic). */
+  seed?: number;
+  /** Log line sink for "using X because Y" messages. */
+  log?: (line: string) => void;
+}
