@@ -123,6 +123,8 @@ export interface SourceOptions {
   events: string[];
   bufferKb?: number;
   subbufKb?: number;
+  /** Trace clock for an own instance (e.g. 'mono'); the kernel default ('local') otherwise. */
+  clock?: string;
   /** Seed for the sim source (deterministic). */
   seed?: number;
   /** Log line sink for "using X because Y" messages. */

@@ -1,0 +1,109 @@
+/**
+ * Per-task view: running and runnable time over the window, wakeups and wakeup latency per
+ * task, and the wakeup-latency histogram (log2 buckets) of each CPU.
+ */
+import {useEffect, useState} from 'react';
+import {useAppStore} from '../store.ts';
+import {useData} from '../data/context.ts';
+import type {LatencyHistogram, TaskSummary} from '../data/backend.ts';
+import {formatDurationNs} from '../render/time-scale.ts';
+import {fmtInt} from './format.ts';
+
+const REFRESH_MS = 1000;
+const MAX_ROWS = 50;
+
+type SortKey = 'runningNs' | 'runnableNs' | 'wakeups' | 'latencyMaxNs';
+
+function Histogram({h}: {h: LatencyHistogram}) {
+  // Show the buckets from the first to the last non-empty one.
+  let lo = h.counts.findIndex((c) => c > 0);
+  let hi = h.counts.length - 1;
+  while (hi > 0 && h.counts[hi] === 0) hi--;
+  if (lo < 0) return <p className="muted">cpu {h.cpu}: no wakeups yet</p>;
+  lo = Math.max(0, lo);
+  const max = Math.max(1, ...h.counts);
+  return (
+    <div className="histogram" data-testid={`latency-histogram-${h.cpu}`}>
+      <div className="muted">cpu {h.cpu}</div>
+      {h.counts.slice(lo, hi + 1).map((c, k) => (
+        <div key={k} className="bar-row">
+          <span className="num muted bound">≥ {formatDurationNs(h.bucketLowNs[lo + k])}</span>
+          <span className="bar" style={{width: `${(c / max) * 100}%`}} />
+          <span className="num">{fmtInt(c)}</span>
+        </div>
+      ))}
+    </div>
+  );
+}
+
+export function TaskView() {
+  const {backend} = useData();
+  const dataVersion = useAppStore((s) => s.dataVersion);
+  const [summary, setSummary] = useState<TaskSummary>({tasks: [], histograms: []});
+  const [sort, setSort] = useState<SortKey>('runningNs');
+  const [loadedOnce, setLoadedOnce] = useState(false);
+  useEffect(() => {
+    let live = true;
+    const t = setTimeout(
+      () =>
+        backend.tasks().then(
+          (r) => {
+            if (!live) return;
+            setSummary(r);
+            setLoadedOnce(true);
+          },
+          () => {},
+        ),
+      loadedOnce ? REFRESH_MS : 0,
+    );
+    return () => {
+      live = false;
+      clearTimeout(t);
+    };
+  }, [backend, dataVersion, loadedOnce]);
+  const rows = [...summary.tasks].sort((a, b) => b[sort] - a[sort]).slice(0, MAX_ROWS);
+  const th = (key: SortKey, label: string) => (
+    <th className={sort === key ? 'sorted' : ''} onClick={() => setSort(key)}>
+      {label}
+    </th>
+  );
+  return (
+    <section className="panel tasks" data-testid="task-view">
+      <div className="panel-title">
+        Tasks <span className="muted num">{fmtInt(summary.tasks.length)}</span>
+      </div>
+      <div className="task-table-wrap">
+        <table className="task-table">
+          <thead>
+            <tr>
+              <th>task</th>
+              {th('runningNs', 'running')}
+              {th('runnableNs', 'runnable')}
+              {th('wakeups', 'wakeups')}
+              <th>mean lat.</th>
+              {th('latencyMaxNs', 'max lat.')}
+            </tr>
+          </thead>
+          <tbody>
+            {rows.map((t) => (
+              <tr key={t.pid} data-testid="task-row">
+                <td className="task">{t.comm ? `${t.comm}-${t.pid}` : `pid ${t.pid}`}</td>
+                <td className="num">{formatDurationNs(t.runningNs)}</td>
+                <td className="num">{formatDurationNs(t.runnableNs)}</td>
+                <td className="num">{fmtInt(t.wakeups)}</td>
+                <td className="num">{t.latencyCount ? formatDurationNs(t.latencyMeanNs) : '—'}</td>
+                <td className="num">{t.latencyCount ? formatDurationNs(t.latencyMaxNs) : '—'}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="sub-title">wakeup latency (wakeup → running), per CPU</div>
+      <div className="histograms">
+        {summary.histograms.map((h) => (
+          <Histogram key={h.cpu} h={h} />
+        ))}
+      </div>
+    </section>
+  );
+}

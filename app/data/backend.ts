@@ -1,0 +1,103 @@
+/**
+ * What the dashboard needs from its data side, in the app's own shapes. `worker-bridge.ts`
+ * implements it over the comlink-wrapped worker (adapting the worker's answers in one place);
+ * the perf bench implements it over synthetic columns. Components never see the worker API.
+ */
+import type {TimelineTrack, Viewport} from '../model/types.ts';
+import type {Problem, SourceInfo} from '../store/connection-slice.ts';
+import type {EventFilters} from '../store/filter-slice.ts';
+import type {CpuStatsView, WindowInfo} from '../store/stats-slice.ts';
+
+export type BackendNotice =
+  | {kind: 'open'; source: SourceInfo}
+  | {kind: 'data'; dataVersion: number}
+  | {kind: 'closed'; problem: Problem}
+  | {kind: 'notice'; text: string};
+
+export interface StatsSnapshot {
+  dataVersion: number;
+  cpuStats: CpuStatsView[];
+  window: WindowInfo;
+  /** Oldest/newest timestamps in the window; null before any event. */
+  dataRange: Viewport | null;
+}
+
+export interface EventRow {
+  id: number;
+  cpu: number;
+  tsNs: number;
+  name: string;
+  pid: number;
+  comm: string;
+  /** The event's own text (print fmt rendered), without the common prefix. */
+  info: string;
+}
+
+export interface EventPage {
+  dataVersion: number;
+  /** Events matching the filters in the whole window. */
+  total: number;
+  /** Index (within the matching events) of rows[0]. */
+  offset: number;
+  rows: EventRow[];
+  /** False while the worker is still matching a text filter: ask again. */
+  complete?: boolean;
+}
+
+export interface EventQuery {
+  filters: EventFilters;
+  /** Index within the matching events; negative counts from the end (-n = the last n). */
+  offset: number;
+  limit: number;
+}
+
+export interface EventDetail extends EventRow {
+  /** Every field of the record, common_* included, as name → printed value. */
+  fields: [string, string][];
+  /** The line `trace-cmd report` would print for it. */
+  line: string;
+}
+
+export interface TaskRow {
+  pid: number;
+  comm: string;
+  runningNs: number;
+  runnableNs: number;
+  wakeups: number;
+  /** Wakeup latency (wakeup → running) over the window. */
+  latencyCount: number;
+  latencyMeanNs: number;
+  latencyMaxNs: number;
+}
+
+/** Log2 wakeup-latency histogram of one CPU: bucket k counts latencies in [lowNs[k], lowNs[k+1]). */
+export interface LatencyHistogram {
+  cpu: number;
+  bucketLowNs: number[];
+  counts: number[];
+}
+
+export interface TaskSummary {
+  tasks: TaskRow[];
+  histograms: LatencyHistogram[];
+}
+
+export interface DashboardBackend {
+  /** Open the server's WebSocket. Rejects (or reports 'closed') on a wrong token. */
+  connect(wsUrl: string, token: string): Promise<void>;
+  /** Push notifications; returns an unsubscribe function. */
+  subscribe(onNotice: (n: BackendNotice) => void): Promise<() => void>;
+  stats(): Promise<StatsSnapshot>;
+  /** Columns for one CPU covering `range`, at about `widthPx` columns of detail. */
+  timeline(cpu: number, range: Viewport, widthPx: number): Promise<TimelineTrack>;
+  events(query: EventQuery): Promise<EventPage>;
+  /** Index of the event (within the matching events) at or after `tsNs`; for scroll-to. */
+  eventIndexAt(filters: EventFilters, tsNs: number): Promise<number>;
+  eventDetail(id: number): Promise<EventDetail | null>;
+  /** Per-task scheduling totals over the window, and per-CPU wakeup latency histograms. */
+  tasks(): Promise<TaskSummary>;
+  /** Names of every event type seen, for the filter menu. */
+  eventNames(): Promise<string[]>;
+  /** Optional server control (only when SourceInfo.controlAllowed). */
+  control?(action: 'tracing-on' | 'tracing-off' | 'clear'): Promise<void>;
+}

@@ -1,0 +1,91 @@
+/**
+ * Drives the store from the backend: connects, listens for pushes, polls statistics, and keeps
+ * the live window in view. Small state goes into zustand; timeline columns go into the
+ * TimelineCache that canvases read from.
+ */
+import type {AppStore} from '../store.ts';
+import type {DashboardBackend} from './backend.ts';
+import {tokenFromSearch, wsUrlFor, type PageLocation} from './connection-url.ts';
+import type {TimelineCache} from './timeline-cache.ts';
+
+export const STATS_POLL_MS = 500;
+
+export class DashboardController {
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private stopped = false;
+
+  constructor(
+    private readonly store: AppStore,
+    private readonly backend: DashboardBackend,
+    private readonly cache: TimelineCache,
+  ) {}
+
+  async start(loc: PageLocation): Promise<void> {
+    const s = this.store.getState();
+    const token = tokenFromSearch(loc.search);
+    if (!token) {
+      s.setClosed({
+        kind: 'no-token',
+        message: 'This page was opened without its access token.',
+      });
+      return;
+    }
+    s.setConnecting();
+    try {
+      this.unsubscribe = await this.backend.subscribe((n) => {
+        const st = this.store.getState();
+        switch (n.kind) {
+          case 'open':
+            st.setOpen(n.source);
+            if (n.source.kind === 'read') {
+              st.setProblem({
+                kind: 'no-mmap',
+                message: 'The kernel has no mmap interface for the ring buffer.',
+              });
+            }
+            break;
+          case 'data':
+            if (n.dataVersion !== st.dataVersion) st.setDataVersion(n.dataVersion);
+            break;
+          case 'closed':
+            st.setClosed(n.problem);
+            break;
+          case 'notice':
+            st.addNotice(n.text);
+            break;
+        }
+      });
+      await this.backend.connect(wsUrlFor(loc, token), token);
+    } catch (e) {
+      // The backend reports the precise reason as a 'closed' notice when it knows it.
+      if (this.store.getState().phase !== 'error' && this.store.getState().phase !== 'closed') {
+        s.setClosed({kind: 'other', message: e instanceof Error ? e.message : String(e)});
+      }
+      return;
+    }
+    this.poll();
+  }
+
+  /** One stats round trip, then schedule the next. */
+  private poll = async (): Promise<void> => {
+    if (this.stopped) return;
+    try {
+      const snap = await this.backend.stats();
+      const st = this.store.getState();
+      st.setStats(snap.cpuStats, snap.window, Date.now());
+      if (snap.dataVersion !== st.dataVersion) st.setDataVersion(snap.dataVersion);
+      if (snap.dataRange) st.setDataRange(snap.dataRange);
+    } catch (e) {
+      console.warn('ringside: stats query failed', e);
+    }
+    if (!this.stopped) this.timer = setTimeout(this.poll, STATS_POLL_MS);
+  };
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.unsubscribe?.();
+    this.cache.clear();
+  }
+}

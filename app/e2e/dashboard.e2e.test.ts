@@ -1,0 +1,229 @@
+/**
+ * The dashboard in a real browser against a real server: `ringside serve --source sim`, then
+ * (where the kernel allows) `--source mmap` with trace_marker writes. Screenshots go to
+ * test-artifacts/ (gitignored).
+ */
+import {appendFileSync, existsSync, mkdirSync, rmdirSync} from 'node:fs';
+import {join} from 'node:path';
+import type {Browser, Page} from 'playwright-core';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {describeKernel, TRACEFS} from '../../server/testing/kernel-gate.ts';
+import {launchChromium} from './browser.ts';
+import {ensureArtifacts, ensureBuilt, startServer, type RunningServer} from './harness.ts';
+import {canvasInk, nextFrame, statValue, visibleRange} from './page-probes.ts';
+
+const ART = ensureArtifacts();
+/** Event lane of a 60 px timeline (render/timeline-draw.ts timelineLanes(60)): y 39..59. */
+const EVENT_BAND = {y0: 50, y1: 59};
+
+async function openDashboard(browser: Browser, url: string): Promise<Page> {
+  const context = await browser.newContext({viewport: {width: 1440, height: 1100}});
+  const page = await context.newPage();
+  page.on('pageerror', (e) => console.error('[pageerror]', e.message));
+  await page.goto(url);
+  await page
+    .locator('[data-testid=connection-state]', {hasText: 'live'})
+    .waitFor({timeout: 20_000});
+  await page.locator('[data-testid=timeline-cpu-0]').waitFor({timeout: 20_000});
+  return page;
+}
+
+describe('dashboard e2e (sim source)', () => {
+  let server: RunningServer;
+  let browser: Browser;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    server = await startServer(['--source', 'sim', '--port', '0', '--no-open']);
+    browser = await launchChromium();
+    page = await openDashboard(browser, server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+  });
+
+  it('shows the source and a live connection', async () => {
+    await expect.poll(() => page.locator('[data-testid=source-kind]').innerText()).toContain('sim');
+    expect(await page.locator('[data-testid=connection-state]').innerText()).toContain('live');
+  });
+
+  it('per-CPU statistics rise over time', async () => {
+    await page.locator('[data-testid=cpu-stats-0]').waitFor();
+    await expect
+      .poll(() => statValue(page, 0, 'stat-entries'), {timeout: 10_000})
+      .toBeGreaterThan(0);
+    const before = await statValue(page, 0, 'stat-entries');
+    const readBefore = await statValue(page, 0, 'stat-read');
+    await expect
+      .poll(() => statValue(page, 0, 'stat-entries'), {timeout: 10_000})
+      .toBeGreaterThan(before);
+    await expect
+      .poll(() => statValue(page, 0, 'stat-read'), {timeout: 10_000})
+      .toBeGreaterThan(readBefore);
+    expect(await statValue(page, 0, 'stat-reader-id')).toBeGreaterThanOrEqual(0);
+    expect(
+      await page.locator('[data-testid=cpu-stats-0] [data-testid=stat-subbufs-lost]').count(),
+    ).toBe(1);
+    expect(await page.locator('[data-testid=cpu-stats-0]').innerText()).toContain('derived');
+  });
+
+  it('timelines paint non-empty pixels', async () => {
+    await expect
+      .poll(async () => (await canvasInk(page, 'timeline-cpu-0')).ink, {timeout: 10_000})
+      .toBeGreaterThan(200);
+    const ring = await canvasInk(page, 'swap-ring-0');
+    expect(ring.ink).toBeGreaterThan(50);
+    await page.screenshot({path: join(ART, 'dashboard-sim.png'), fullPage: true});
+  });
+
+  it('a wheel zoom changes the visible span and pauses follow', async () => {
+    const canvas = page.locator('[data-testid=timeline-cpu-0]');
+    const box = (await canvas.boundingBox())!;
+    const before = await visibleRange(page);
+    await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2);
+    for (let i = 0; i < 5; i++) await page.mouse.wheel(0, -200);
+    await nextFrame(page);
+    const after = await visibleRange(page);
+    expect(after.endNs - after.startNs).toBeLessThan((before.endNs - before.startNs) * 0.5);
+    expect(await page.locator('[data-testid=follow-toggle]').getAttribute('aria-pressed')).toBe(
+      'false',
+    );
+    // Zooming back out widens it again.
+    await page.mouse.wheel(0, 300);
+    await nextFrame(page);
+    const out = await visibleRange(page);
+    expect(out.endNs - out.startNs).toBeGreaterThan(after.endNs - after.startNs);
+    await page.screenshot({path: join(ART, 'dashboard-zoomed.png')});
+  });
+
+  it('a click on an event mark selects it and shows its fields', async () => {
+    const canvas = page.locator('[data-testid=timeline-cpu-0]');
+    const box = (await canvas.boundingBox())!;
+    // Wait until the (paused) view has event marks, then click one.
+    let cols: number[] = [];
+    await expect
+      .poll(
+        async () =>
+          (cols = (await canvasInk(page, 'timeline-cpu-0', EVENT_BAND)).inkColumns).length,
+        {
+          timeout: 10_000,
+        },
+      )
+      .toBeGreaterThan(0);
+    const x = cols[Math.floor(cols.length / 2)];
+    await page.mouse.click(box.x + x + 0.5, box.y + 57);
+    const detail = page.locator('[data-testid=event-detail]');
+    await detail.waitFor({timeout: 5_000});
+    await expect
+      .poll(() => page.locator('[data-testid=event-line]').innerText(), {timeout: 5_000})
+      .not.toBe('');
+    expect(Number(await detail.getAttribute('data-event-id'))).toBeGreaterThanOrEqual(0);
+    await page.screenshot({path: join(ART, 'dashboard-selected.png'), fullPage: true});
+  });
+
+  it('a click on an event row selects it and moves the timeline to it', async () => {
+    await page.locator('[data-testid=event-row]').first().waitFor({timeout: 10_000});
+    const row = page.locator('[data-testid=event-row]').nth(2);
+    const id = await row.getAttribute('data-event-id');
+    await row.click();
+    await expect
+      .poll(() => page.locator('[data-testid=event-detail]').getAttribute('data-event-id'))
+      .toBe(id);
+    expect(await row.getAttribute('class')).toContain('selected');
+  });
+
+  it('filters the event list by CPU', async () => {
+    await page.locator('[data-testid=filter-cpu-1]').click();
+    await expect
+      .poll(
+        async () => {
+          const cpus = await page
+            .locator('[data-testid=event-row] > span:first-child')
+            .allInnerTexts();
+          return cpus.length > 0 && cpus.every((c) => c.trim() === '1');
+        },
+        {timeout: 10_000},
+      )
+      .toBe(true);
+    await page.locator('[data-testid=filter-cpu-1]').click();
+  });
+
+  it('a wrong token gets a clear error (HTTP 401 and in the page)', async () => {
+    const res = await fetch(`${server.origin}/?token=wrong-token`);
+    expect(res.status).toBe(401);
+    expect(await res.text()).toMatch(/token/i);
+    // A page already loaded (cookie set) whose token no longer matches, as after a server
+    // restart: serve it the real page, and let its WebSocket meet the server's refusal.
+    const p2 = await page.context().newPage(); // same context: it has the page's cookie
+    const html = await (await fetch(server.url)).text();
+    await p2.route(/\/\?token=stale-token$/, (route) =>
+      route.fulfill({status: 200, contentType: 'text/html', body: html}),
+    );
+    await p2.goto(`${server.origin}/?token=stale-token`);
+    const empty = p2.locator('[data-testid=empty-state]');
+    await empty.waitFor({timeout: 15_000});
+    expect(await empty.getAttribute('data-problem')).toBe('unauthorized');
+    expect(await empty.innerText()).toMatch(/token/i);
+    await p2.screenshot({path: join(ART, 'wrong-token.png')});
+    await p2.close();
+  });
+});
+
+describeKernel('dashboard e2e (live kernel, mmap source)', () => {
+  // Our own instance (rules: instances/ringside-test-<what>-<pid>, removed even on failure).
+  // The server attaches to it with --instance and changes nothing; trace_marker writes land in
+  // its buffer as ftrace:print events without enabling any event.
+  const instance = `ringside-test-app-e2e-${process.pid}`;
+  const dir = `${TRACEFS}/instances/${instance}`;
+  let server: RunningServer | undefined;
+  let browser: Browser | undefined;
+  let page: Page;
+
+  beforeAll(async () => {
+    ensureBuilt();
+    mkdirSync(dir);
+    server = await startServer([
+      '--source',
+      'mmap',
+      '--instance',
+      instance,
+      '--port',
+      '0',
+      '--no-open',
+    ]);
+    // Something in the buffer before the page connects (the kernel keeps it until read).
+    appendFileSync(`${dir}/trace_marker`, 'ringside-e2e warm-up\n');
+    browser = await launchChromium();
+    page = await openDashboard(browser, server.url);
+  });
+
+  afterAll(async () => {
+    await browser?.close();
+    await server?.stop();
+    if (existsSync(dir)) rmdirSync(dir);
+  });
+
+  it('markers written to the instance trace_marker appear in the event list', async () => {
+    const marker = `ringside-e2e-${process.pid}-${Date.now()}`;
+    for (let i = 0; i < 5; i++) appendFileSync(`${dir}/trace_marker`, `${marker} #${i}\n`);
+    await page.locator('[data-testid=filter-text]').fill(marker);
+    let rows: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          rows = await page.locator('[data-testid=event-row]').allInnerTexts();
+          return rows.length >= 5 && rows.every((r) => r.includes(marker));
+        },
+        {timeout: 20_000},
+      )
+      .toBe(true);
+    expect(rows.join('\n')).toContain(`${marker} #4`);
+    await expect
+      .poll(() => page.locator('[data-testid=source-kind]').innerText())
+      .toContain('mmap');
+    await page.screenshot({path: join(ART, 'dashboard-mmap-markers.png'), fullPage: true});
+  });
+});

@@ -1,0 +1,65 @@
+import {describe, expect, it} from 'vitest';
+import {RafScheduler, type FrameClock} from './raf-scheduler.ts';
+
+function manualClock() {
+  let next = 1;
+  const cbs = new Map<number, (t: number) => void>();
+  const clock: FrameClock = {
+    request: (cb) => {
+      cbs.set(next, cb);
+      return next++;
+    },
+    cancel: (id) => cbs.delete(id),
+  };
+  return {
+    clock,
+    pending: () => cbs.size,
+    tick(t: number) {
+      const all = [...cbs.values()];
+      cbs.clear();
+      for (const cb of all) cb(t);
+    },
+  };
+}
+
+describe('RafScheduler', () => {
+  it('coalesces many requests into one paint per frame', () => {
+    const c = manualClock();
+    const s = new RafScheduler(c.clock);
+    let a = 0;
+    let b = 0;
+    const fa = () => a++;
+    const fb = () => b++;
+    for (let i = 0; i < 100; i++) {
+      s.request(fa);
+      s.request(fb);
+    }
+    expect(c.pending()).toBe(1);
+    c.tick(16);
+    expect([a, b, s.frames]).toEqual([1, 1, 1]);
+    c.tick(32); // nothing dirty, nothing armed
+    expect([a, b]).toEqual([1, 1]);
+    expect(c.pending()).toBe(0);
+  });
+
+  it('keeps animating until stopped and survives a throwing draw', () => {
+    const c = manualClock();
+    const s = new RafScheduler(c.clock);
+    let n = 0;
+    const stop = s.animate(() => n++);
+    s.request(() => {
+      throw new Error('boom');
+    });
+    const err = console.error;
+    console.error = () => {};
+    c.tick(1);
+    console.error = err;
+    c.tick(2);
+    c.tick(3);
+    expect(n).toBe(3);
+    stop();
+    c.tick(4);
+    expect(n).toBe(3);
+    expect(c.pending()).toBe(0);
+  });
+});

@@ -1,0 +1,84 @@
+/**
+ * The one animation-frame scheduler (Perfetto `RafScheduler`, speedscope `requestFrame`).
+ * Canvases register a draw callback and mark themselves dirty; all dirty canvases repaint in
+ * the same frame, each at most once, however many store updates arrived in between.
+ *
+ * Each frame is wrapped in `performance.mark/measure('ringside:frame')`, which the perf bench
+ * (app/e2e/timeline.perf.ts) reads for p50/p95 frame times.
+ */
+
+export type DrawFn = (nowMs: number) => void;
+
+export interface FrameClock {
+  request(cb: (nowMs: number) => void): number;
+  cancel(id: number): void;
+}
+
+const browserClock: FrameClock = {
+  request: (cb) => requestAnimationFrame(cb),
+  cancel: (id) => cancelAnimationFrame(id),
+};
+
+export const FRAME_MEASURE = 'ringside:frame';
+
+export class RafScheduler {
+  private readonly dirty = new Set<DrawFn>();
+  private readonly continuous = new Set<DrawFn>();
+  private pending = 0;
+  /** Frames painted so far (tests and the perf bench read it). */
+  frames = 0;
+  measure = false;
+
+  constructor(private readonly clock: FrameClock = browserClock) {}
+
+  /** Paint `fn` in the next frame (once, however often this is called before it). */
+  request(fn: DrawFn): void {
+    this.dirty.add(fn);
+    this.arm();
+  }
+
+  /** Paint `fn` every frame until the returned function is called (swap animations). */
+  animate(fn: DrawFn): () => void {
+    this.continuous.add(fn);
+    this.arm();
+    return () => {
+      this.continuous.delete(fn);
+      this.dirty.delete(fn);
+    };
+  }
+
+  /** Forget `fn` (unmounted canvas). */
+  cancel(fn: DrawFn): void {
+    this.dirty.delete(fn);
+    this.continuous.delete(fn);
+  }
+
+  private arm(): void {
+    if (this.pending) return;
+    this.pending = this.clock.request((now) => this.run(now));
+  }
+
+  private run(nowMs: number): void {
+    this.pending = 0;
+    const fns = [...this.dirty, ...this.continuous];
+    this.dirty.clear();
+    if (fns.length === 0) return;
+    const mark = this.measure && typeof performance.mark === 'function';
+    if (mark) performance.mark('ringside:frame-start');
+    const seen = new Set<DrawFn>();
+    for (const fn of fns) {
+      if (seen.has(fn)) continue;
+      seen.add(fn);
+      try {
+        fn(nowMs);
+      } catch (e) {
+        console.error('ringside: draw failed', e);
+      }
+    }
+    if (mark) performance.measure(FRAME_MEASURE, 'ringside:frame-start');
+    this.frames++;
+    if (this.continuous.size) this.arm();
+  }
+}
+
+export const scheduler = new RafScheduler();

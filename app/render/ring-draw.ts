@@ -1,0 +1,113 @@
+/**
+ * The sub-buffer ring of one CPU as cells on a circle (kernel-abi.md §2.6: the reader page
+ * swaps with the head page; skipped sub-buffers are loss). The current reader cell is
+ * highlighted and filled to `reader.read / subbuf_size`; cells that recently became the reader
+ * glow and fade over SWAP_FADE_MS; cells the ring model says were skipped are marked red.
+ *
+ *            ┌─┐
+ *        ┌─┐     ┌─┐        one cell per sub-buffer, id 0 at 12 o'clock, clockwise
+ *      ┌─┐  ring   ┌─┐      reader: accent outline + fill level
+ *        └─┘     └─┘        recent swap: glow; lost: red cross
+ *            └─┘
+ */
+import type {CanvasScale, RingState} from '../model/types.ts';
+import {THEME} from './colors.ts';
+
+export const SWAP_FADE_MS = 1500;
+/** Idle cell colour: visible on the panel background without competing with the reader. */
+export const CELL = '#323844';
+/** Above this many sub-buffers the cells are drawn as thin arc segments without gaps. */
+const MAX_GAPPED_CELLS = 64;
+
+export interface RingGeometry {
+  cx: number;
+  cy: number;
+  rOuter: number;
+  rInner: number;
+}
+
+export function ringGeometry(scale: CanvasScale): RingGeometry {
+  const r = Math.max(4, Math.min(scale.widthPx, scale.heightPx) / 2 - 3);
+  return {cx: scale.widthPx / 2, cy: scale.heightPx / 2, rOuter: r, rInner: r * 0.62};
+}
+
+function cellAngles(id: number, n: number): [number, number] {
+  const step = (Math.PI * 2) / n;
+  const gap = n <= MAX_GAPPED_CELLS ? Math.min(0.06, step * 0.15) : 0;
+  const a0 = -Math.PI / 2 + id * step + gap / 2;
+  return [a0, a0 + step - gap];
+}
+
+function cellPath(
+  ctx: CanvasRenderingContext2D,
+  g: RingGeometry,
+  a0: number,
+  a1: number,
+  rOut: number,
+): void {
+  ctx.beginPath();
+  ctx.arc(g.cx, g.cy, rOut, a0, a1);
+  ctx.arc(g.cx, g.cy, g.rInner, a1, a0, true);
+  ctx.closePath();
+}
+
+export function drawRing(
+  ctx: CanvasRenderingContext2D,
+  ring: RingState,
+  scale: CanvasScale,
+  nowMs: number,
+): void {
+  ctx.setTransform(scale.dpr, 0, 0, scale.dpr, 0, 0);
+  ctx.clearRect(0, 0, scale.widthPx, scale.heightPx);
+  const n = ring.nrSubbufs;
+  if (n <= 0) return;
+  const g = ringGeometry(scale);
+  const lost = new Set(ring.lostIds);
+  // Newest swap per id wins; ages in ms.
+  const swapAge = new Map<number, number>();
+  for (const s of ring.recentSwaps) swapAge.set(s.subbufId, nowMs - s.atMs);
+
+  for (let id = 0; id < n; id++) {
+    const [a0, a1] = cellAngles(id, n);
+    let fill: string = CELL;
+    if (lost.has(id)) fill = THEME.loss;
+    const age = swapAge.get(id);
+    if (age !== undefined && age >= 0 && age < SWAP_FADE_MS && id !== ring.readerId) {
+      const alpha = (1 - age / SWAP_FADE_MS) * 0.8;
+      fill = lost.has(id) ? THEME.loss : `rgba(180,142,173,${(0.25 + alpha).toFixed(2)})`;
+    }
+    ctx.fillStyle = fill;
+    cellPath(ctx, g, a0, a1, g.rOuter);
+    ctx.fill();
+  }
+  if (ring.readerId >= 0 && ring.readerId < n) {
+    const [a0, a1] = cellAngles(ring.readerId, n);
+    ctx.fillStyle = 'rgba(88,166,214,0.25)';
+    cellPath(ctx, g, a0, a1, g.rOuter);
+    ctx.fill();
+    const f = Math.max(0, Math.min(1, ring.readerFill));
+    if (f > 0) {
+      ctx.fillStyle = THEME.accent;
+      cellPath(ctx, g, a0, a1, g.rInner + (g.rOuter - g.rInner) * f);
+      ctx.fill();
+    }
+    ctx.strokeStyle = THEME.accent;
+    ctx.lineWidth = 1.5;
+    cellPath(ctx, g, a0, a1, g.rOuter);
+    ctx.stroke();
+  }
+}
+
+/** Sub-buffer id under (x, y), or -1 (the hole in the middle and the corners hit nothing). */
+export function hitTestRing(ring: RingState, scale: CanvasScale, x: number, y: number): number {
+  const n = ring.nrSubbufs;
+  if (n <= 0) return -1;
+  const g = ringGeometry(scale);
+  const dx = x - g.cx;
+  const dy = y - g.cy;
+  const r = Math.hypot(dx, dy);
+  if (r < g.rInner || r > g.rOuter) return -1;
+  let a = Math.atan2(dy, dx) + Math.PI / 2; // 0 at 12 o'clock, clockwise
+  if (a < 0) a += Math.PI * 2;
+  return Math.min(n - 1, Math.floor(a / ((Math.PI * 2) / n)));
+}

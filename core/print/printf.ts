@@ -1,0 +1,171 @@
+/**
+ * The part of glibc printf that libtraceevent feeds: one conversion at a time, with the value
+ * already cast to the C type the format's length modifier implies.
+ *
+ *   %[flags][width|*][.precision|*][hh|h|l|ll|L|z]conv    flags: - 0 # + space
+ *
+ * Integers are bigints holding the value's bits; `bits` (8/16/32/64) says how wide the C
+ * argument was, so `%d` of 0xfffffffe prints -2 and `%u` prints 4294967294.
+ */
+
+export interface ConvSpec {
+  left: boolean;
+  zero: boolean;
+  alt: boolean;
+  plus: boolean;
+  space: boolean;
+  /** -1 none, -2 taken from the argument list (`*`). */
+  width: number;
+  precision: number;
+  conv: string;
+}
+
+/** Parse a single conversion such as `%-08.3lx` (from `%` to the conversion char). */
+export function parseConv(text: string): ConvSpec {
+  const spec: ConvSpec = {
+    left: false,
+    zero: false,
+    alt: false,
+    plus: false,
+    space: false,
+    width: -1,
+    precision: -1,
+    conv: text[text.length - 1] ?? 's',
+  };
+  let i = 1;
+  for (; i < text.length; i++) {
+    const c = text[i];
+    if (c === '-') spec.left = true;
+    else if (c === '0') spec.zero = true;
+    else if (c === '#') spec.alt = true;
+    else if (c === '+') spec.plus = true;
+    else if (c === ' ') spec.space = true;
+    else break;
+  }
+  if (text[i] === '*') {
+    spec.width = -2;
+    i++;
+  } else {
+    let w = '';
+    while (i < text.length && text[i] >= '0' && text[i] <= '9') w += text[i++];
+    if (w) spec.width = Number(w);
+  }
+  if (text[i] === '.') {
+    i++;
+    if (text[i] === '*') {
+      spec.precision = -2;
+      i++;
+    } else {
+      let p = '';
+      while (i < text.length && text[i] >= '0' && text[i] <= '9') p += text[i++];
+      spec.precision = p ? Number(p) : 0;
+    }
+  }
+  return spec;
+}
+
+/** Apply a `*` argument: width (negative means left-justify) or precision (negative = none). */
+export function withStar(
+  spec: ConvSpec,
+  star: number,
+): {width: number; precision: number; left: boolean} {
+  let width = spec.width;
+  let precision = spec.precision;
+  let left = spec.left;
+  if (width === -2) {
+    width = star < 0 ? -star : star;
+    if (star < 0) left = true;
+  } else if (precision === -2) {
+    precision = star < 0 ? -1 : star;
+  }
+  return {width, precision, left};
+}
+
+function pad(body: string, width: number, left: boolean): string {
+  if (body.length >= width) return body;
+  const fill = ' '.repeat(width - body.length);
+  return left ? body + fill : fill + body;
+}
+
+/** `%s` (and the string-like conversions libtraceevent prints through `%s`). */
+export function formatString(spec: ConvSpec, s: string, star = 0): string {
+  const {width, precision, left} = withStar(spec, star);
+  const body = precision >= 0 && s.length > precision ? s.slice(0, precision) : s;
+  return width > 0 ? pad(body, width, left) : body;
+}
+
+/** Integer conversions d i u x X o c. `bits` is the C argument width. */
+export function formatInt(spec: ConvSpec, value: bigint, bits: number, star = 0): string {
+  const conv = spec.conv;
+  if (conv === 'c') return formatChar(spec, Number(value & 0xffn), star);
+  const signed = conv === 'd' || conv === 'i';
+  let v = signed ? BigInt.asIntN(bits, value) : BigInt.asUintN(bits, value);
+  const negative = v < 0n;
+  if (negative) v = -v;
+  return finishInt(spec, star, negative, v === 0n, v.toString(radix(conv)));
+}
+
+/**
+ * Same as formatInt for values that fit 32 bits (`value` is the zero-extended field, 0..2^32-1):
+ * the hot path for int-sized fields, without bigints.
+ */
+export function formatIntSmall(spec: ConvSpec, value: number, bits: number, star = 0): string {
+  const conv = spec.conv;
+  if (conv === 'c') return formatChar(spec, value & 0xff, star);
+  const signed = conv === 'd' || conv === 'i';
+  let v: number;
+  if (bits >= 64) v = value;
+  else if (bits === 32) v = signed ? value | 0 : value >>> 0;
+  else if (bits === 16) v = signed ? (value << 16) >> 16 : value & 0xffff;
+  else v = signed ? (value << 24) >> 24 : value & 0xff;
+  const negative = v < 0;
+  if (negative) v = -v;
+  return finishInt(spec, star, negative, v === 0, v.toString(radix(conv)));
+}
+
+function radix(conv: string): number {
+  return conv === 'x' || conv === 'X' ? 16 : conv === 'o' ? 8 : 10;
+}
+
+function formatChar(spec: ConvSpec, byte: number, star: number): string {
+  const {width, left} = withStar(spec, star);
+  const ch = String.fromCharCode(byte);
+  return width > 0 ? pad(ch, width, left) : ch;
+}
+
+function finishInt(
+  spec: ConvSpec,
+  star: number,
+  negative: boolean,
+  isZero: boolean,
+  magnitude: string,
+): string {
+  const {width, precision, left} = withStar(spec, star);
+  const conv = spec.conv;
+  const signed = conv === 'd' || conv === 'i';
+  let sign = '';
+  if (negative) sign = '-';
+  else if (signed && spec.plus) sign = '+';
+  else if (signed && spec.space) sign = ' ';
+  let digits = conv === 'X' ? magnitude.toUpperCase() : magnitude;
+  let prefix = '';
+  if (spec.alt && !isZero) {
+    if (conv === 'x') prefix = '0x';
+    else if (conv === 'X') prefix = '0X';
+  }
+  if (precision >= 0) {
+    if (precision === 0 && isZero) digits = '';
+    if (digits.length < precision) digits = '0'.repeat(precision - digits.length) + digits;
+  }
+  if (conv === 'o' && spec.alt && digits[0] !== '0') digits = `0${digits}`;
+  const head = sign + prefix;
+  if (spec.zero && !left && precision < 0 && width > head.length + digits.length) {
+    digits = '0'.repeat(width - head.length - digits.length) + digits;
+  }
+  return width > 0 ? pad(head + digits, width, left) : head + digits;
+}
+
+/** glibc `%p`: "(nil)" for 0, else 0x + hex. */
+export function formatPlainPointer(value: bigint): string {
+  return value === 0n ? '(nil)' : `0x${BigInt.asUintN(64, value).toString(16)}`;
+}

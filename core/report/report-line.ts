@@ -1,0 +1,130 @@
+/**
+ * One line of `trace-cmd report` (3.1.6, default options), shared by `ringside report` and the
+ * live `ringside tail` client. trace_show_data builds it from libtraceevent pieces:
+ *
+ *   "%16s-%-5d [%03d]"   comm-pid [cpu]          comm: saved cmdline, "<idle>" for pid 0, "<...>"
+ *   " %6.1000d:"          secs.usecs             (ts+500)/1000 split as "%5llu.%06llu"
+ *                         or "%12d:"             raw ts for clocks that are not in ns (no space)
+ *   " %s: " + pad to 20   event name
+ *   info                  the event text, one trailing '\n' removed
+ *
+ *        trace-cmd-9053  [001]   992.380651: sched_stat_runtime:   comm=trace-cmd pid=9053 …
+ *
+ * A record that follows lost events first prints "CPU:%d [%lld EVENTS DROPPED]" (or
+ * "CPU:%d [EVENTS DROPPED]" when the count is unknown) and a newline.
+ */
+import type {EventFormat} from '../format/event-format.ts';
+import type {EventRegistry} from '../format/event-registry.ts';
+
+/** What the formatter needs from core/print's EventRenderer (or the plugin layer over it). */
+export interface InfoRenderer {
+  render(format: EventFormat, bytes: Uint8Array, payloadOffset: number, payloadLen: number): string;
+  /** Comm of a pid including comms learned while rendering (libtraceevent plugins). */
+  comm?(pid: number): string | undefined;
+}
+
+export interface ReportOptions {
+  /** Print timestamps as secs.usecs (ns clocks; the default) or as raw `%12llu` values. */
+  usecs?: boolean;
+  /** Added to every timestamp (trace.dat DATE/OFFSET options), in ns. */
+  tsOffsetNs?: bigint;
+  /** x86-tsc → ns conversion (TSC2NSEC option): ns = (ts * mult) >> shift. */
+  tsc2nsec?: {mult: number; shift: number};
+}
+
+const SPACES = ' '.repeat(32);
+const UNKNOWN = '[UNKNOWN EVENT]';
+
+function padStart(s: string, width: number): string {
+  return s.length >= width ? s : SPACES.slice(0, width - s.length) + s;
+}
+function padEnd(s: string, width: number): string {
+  return s.length >= width ? s : s + SPACES.slice(0, width - s.length);
+}
+
+export class ReportFormatter {
+  /** Text put before every line (trace-cmd's "instance: " column for multi-buffer files). */
+  prefix = '';
+  private readonly usecs: boolean;
+  private readonly offset: bigint;
+  private readonly tsc?: {mult: bigint; shift: bigint};
+  private readonly le: boolean;
+
+  constructor(
+    private readonly registry: EventRegistry,
+    private readonly renderer: InfoRenderer,
+    options: ReportOptions = {},
+  ) {
+    this.usecs = options.usecs ?? true;
+    this.offset = options.tsOffsetNs ?? 0n;
+    if (options.tsc2nsec && options.tsc2nsec.mult) {
+      this.tsc = {mult: BigInt(options.tsc2nsec.mult), shift: BigInt(options.tsc2nsec.shift)};
+    }
+    this.le = registry.littleEndian;
+  }
+
+  /** "CPU:N [N EVENTS DROPPED]", or "CPU:N [EVENTS DROPPED]" for an unknown (-1) count. */
+  formatLost(cpu: number, count: number): string {
+    return count < 0
+      ? `${this.prefix}CPU:${cpu} [EVENTS DROPPED]`
+      : `${this.prefix}CPU:${cpu} [${count} EVENTS DROPPED]`;
+  }
+
+  /** Timestamp column text (without the leading space and trailing colon). */
+  formatTime(tsNs: number): string {
+    if (this.tsc === undefined && this.offset === 0n) {
+      if (!this.usecs) return padStart(String(tsNs), 12);
+      const us = Math.floor((tsNs + 500) / 1000);
+      const secs = Math.floor(us / 1e6);
+      const frac = String(us - secs * 1e6);
+      return `${padStart(String(secs), 5)}.${'000000'.slice(frac.length)}${frac}`;
+    }
+    let t = BigInt(tsNs);
+    if (this.tsc) t = (t * this.tsc.mult) >> this.tsc.shift;
+    t = BigInt.asUintN(64, t + this.offset);
+    if (!this.usecs) return padStart(t.toString(), 12);
+    const us = (t + 500n) / 1000n;
+    return `${padStart((us / 1000000n).toString(), 5)}.${(us % 1000000n).toString().padStart(6, '0')}`;
+  }
+
+  private comm(pid: number): string {
+    if (pid === 0) return '<idle>';
+    return (this.renderer.comm ? this.renderer.comm(pid) : this.registry.comm(pid)) ?? '<...>';
+  }
+
+  /**
+   * The report line of one record. `lost` (events lost before it on this CPU: 0 none, -1
+   * unknown, N) adds trace-cmd's "EVENTS DROPPED" line in front, as part of the same text.
+   */
+  formatEvent(
+    cpu: number,
+    tsNs: number,
+    bytes: Uint8Array,
+    payloadOffset: number,
+    payloadLen: number,
+    lost = 0,
+  ): string {
+    let head = this.prefix;
+    if (lost !== 0) head += `${this.formatLost(cpu, lost).slice(this.prefix.length)}\n`;
+    const format = payloadLen >= 2 ? this.registry.byId(this.u16(bytes, payloadOffset)) : undefined;
+    if (!format) return `${head}${UNKNOWN}${UNKNOWN} (NULL): ${SPACES.slice(0, 14)}${UNKNOWN}`;
+    const pid = payloadLen >= 8 ? this.i32(bytes, payloadOffset + 4) : 0;
+    const cpuText = cpu < 10 ? `00${cpu}` : cpu < 100 ? `0${cpu}` : String(cpu);
+    // The comm column is printed before the info, which may teach new comms (sched plugin).
+    const comm = this.comm(pid);
+    let info = this.renderer.render(format, bytes, payloadOffset, payloadLen);
+    if (info.endsWith('\n')) info = info.slice(0, -1);
+    const name = format.name;
+    const namePad = name.length < 20 ? SPACES.slice(0, 20 - name.length) : '';
+    return `${head}${padStart(comm, 16)}-${padEnd(String(pid), 5)} [${cpuText}]${this.usecs ? ' ' : ''}${this.formatTime(tsNs)}: ${name}: ${namePad}${info}`;
+  }
+
+  private u16(b: Uint8Array, at: number): number {
+    return this.le ? b[at] | (b[at + 1] << 8) : (b[at] << 8) | b[at + 1];
+  }
+  private i32(b: Uint8Array, at: number): number {
+    return this.le
+      ? b[at] | (b[at + 1] << 8) | (b[at + 2] << 16) | (b[at + 3] << 24)
+      : (b[at] << 24) | (b[at + 1] << 16) | (b[at + 2] << 8) | b[at + 3];
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * `trace-cmd report` for a whole trace.dat: the `cpus=N` header, then every record of every
+ * buffer in time order, as text chunks of ~64 KB so a caller can write them out without holding
+ * the report in memory. Filters (CPUs, events) and `--stat` follow trace-cmd 3.1.6's
+ * tracecmd/trace-read.c.
+ */
+import {DecodeError} from '../errors.ts';
+import {EventRegistry} from '../format/event-registry.ts';
+import {EventRenderer} from '../print/render.ts';
+import {TraceEventIterator} from '../tracedat/event-iterator.ts';
+import type {TraceDat} from '../tracedat/tracedat-file.ts';
+import {parseEventSelectors, selects} from './event-filter.ts';
+import {CommLearningRenderer} from './learned-comms.ts';
+import {ReportFormatter} from './report-line.ts';
+
+const CHUNK_CHARS = 1 << 16;
+
+/** The event formats, symbols, printk formats and comms of a file, loaded into a registry. */
+export function registryFromTraceDat(dat: TraceDat): {registry: EventRegistry; failures: DecodeError[]} {
+  const registry = new EventRegistry({longSize: dat.longSize, littleEndian: dat.littleEndian});
+  const failures: DecodeError[] = [];
+  const add = (text: string, system: string, i: number): void => {
+    try {
+      registry.addFormatText(text, system, `trace.dat ${system} format #${i}`);
+    } catch (e) {
+      // trace-cmd counts these as parsing failures and goes on without the event.
+      if (!(e instanceof DecodeError)) throw e;
+      failures.push(e);
+    }
+  };
+  dat.ftraceFormats.forEach((t, i) => add(t, 'ftrace', i));
+  dat.eventFormats.forEach((f, i) => add(f.text, f.system, i));
+  if (dat.kallsyms) registry.setKallsyms(dat.kallsyms);
+  if (dat.printk) registry.setPrintkFormats(dat.printk);
+  if (dat.cmdlines) registry.setCmdlines(dat.cmdlines);
+  return {registry, failures};
+}
+
+export interface ReportRequest {
+  /** Only these CPUs (trace-cmd --cpu). */
+  cpus?: number[];
+  /** `-F` event selectors (see event-filter.ts). */
+  filters?: string[];
+  /** Name of the input file: trace-cmd labels top-buffer lines with its base name. */
+  fileName?: string;
+}
+
+export class TraceReport {
+  readonly registry: EventRegistry;
+  readonly renderer: EventRenderer;
+  readonly comms: CommLearningRenderer;
+  readonly formatter: ReportFormatter;
+  readonly formatFailures: DecodeError[];
+  readonly iterator: TraceEventIterator;
+  /** Events printed so far. */
+  events = 0;
+  private readonly prefixes: string[];
+  private readonly selected: (id: number) => boolean;
+
+  constructor(
+    readonly dat: TraceDat,
+    request: ReportRequest = {},
+  ) {
+    const {registry, failures} = registryFromTraceDat(dat);
+    this.registry = registry;
+    this.formatFailures = failures;
+    this.renderer = new EventRenderer(registry);
+    this.comms = new CommLearningRenderer(registry, this.renderer);
+    this.formatter = new ReportFormatter(registry, this.comms, {
+      usecs: dat.usecs,
+      tsOffsetNs: dat.tsOffsetNs,
+      tsc2nsec: dat.options.tsc2nsec,
+    });
+    this.iterator = new TraceEventIterator(dat, {cpus: request.cpus});
+    this.prefixes = instancePrefixes(dat, request.fileName ?? '');
+    const selectors = parseEventSelectors(request.filters ?? []);
+    if (selectors.length === 0) this.selected = () => true;
+    else {
+      const cache = new Map<number, boolean>();
+      this.selected = (id) => {
+        let ok = cache.get(id);
+        if (ok === undefined) {
+          const f = registry.byId(id);
+          ok = f !== undefined && selects(selectors, f);
+          cache.set(id, ok);
+        }
+        return ok;
+      };
+    }
+  }
+
+  header(): string {
+    return `cpus=${this.dat.cpus}\n`;
+  }
+
+  /** The report body in chunks of about 64 KB (each ends with a newline). */
+  *chunks(): Generator<string> {
+    const it = this.iterator;
+    const fmt = this.formatter;
+    const prefixes = this.prefixes;
+    const le = this.dat.littleEndian;
+    let out = '';
+    while (it.next()) {
+      if (!this.selected(le ? it.bytes[it.payloadOffset] | (it.bytes[it.payloadOffset + 1] << 8) : (it.bytes[it.payloadOffset] << 8) | it.bytes[it.payloadOffset + 1])) {
+        continue;
+      }
+      fmt.prefix = prefixes[it.bufferIndex] ?? '';
+      out += fmt.formatEvent(it.cpu, it.tsNs, it.bytes, it.payloadOffset, it.payloadLen, it.lost);
+      out += '\n';
+      this.events++;
+      if (out.length >= CHUNK_CHARS) {
+        yield out;
+        out = '';
+      }
+    }
+    if (out) yield out;
+  }
+}
+
+/**
+ * trace-cmd labels each line with its buffer when a file has instances: `"%*s: "` with the
+ * instance name (the input file's base name for the top buffer), right-aligned to the longest.
+ */
+export function instancePrefixes(dat: TraceDat, fileName: string): string[] {
+  if (dat.buffers.length <= 1) return dat.buffers.map(() => '');
+  const base = fileName.slice(fileName.lastIndexOf('/') + 1);
+  const names = dat.buffers.map((b, i) => (i === 0 ? base : b.name));
+  const width = Math.max(...names.map((n) => n.length));
+  return names.map((n) => (n === '' ? `${' '.repeat(width)}  ` : `${n.padStart(width)}: `));
+}
+
+/** `trace-cmd report --stat`: the recorded per-CPU stats and where each CPU's data lies. */
+export function statText(dat: TraceDat): string {
+  let s = `cpus=${dat.cpus}\n`;
+  s +=
+    '\nKernel buffer statistics:\n' +
+    '  Note: "entries" are the entries left in the kernel ring buffer and are not\n' +
+    '        recorded in the trace data. They should all be zero.\n\n';
+  const stats = dat.options.cpustats.join('');
+  const nul = stats.indexOf('\0');
+  s += stats ? `${nul < 0 ? stats : stats.slice(0, nul)}\n` : ' No stats in this file\n';
+  const top = dat.buffers[0];
+  for (const d of top?.cpus ?? []) {
+    s += `CPU${d.cpu} data recorded at offset=0x${d.offset.toString(16)}\n    ${d.size} bytes in size\n`;
+  }
+  return s;
+}

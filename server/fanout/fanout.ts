@@ -1,0 +1,371 @@
+/**
+ * Fan-out with credit flow control: one source, many clients (architecture.md, back-pressure).
+ *
+ * - The source is read only while some active client has room (credits not yet covered by its
+ *   queue, and window space). With no client, or none with credits, nothing is read, so the
+ *   kernel buffer keeps its newest data (overwrite mode) for whoever connects next.
+ * - Each read asks for as many slices as the client with the most room can take: the server runs
+ *   at the pace of the fastest client. Every slice is encoded once and offered to every client;
+ *   a client whose window is full gets it recorded as missed and later a GAP frame.
+ * - Kernel overrun (in the slices and META frames), delivery gaps (GAP frames, per client) and
+ *   window eviction (the worker's business) stay separate: this module only makes GAPs.
+ *
+ * Connection protocol: HELLO at once; after the client's HELLO_ACK the current METADATA, then
+ * live data. Late joiners get exactly the same. Malformed client frames close that client only.
+ */
+import {randomBytes} from 'node:crypto';
+import {isDecodeError} from '../../core/errors.ts';
+import {decodeClientFrame} from '../../core/protocol-decode.ts';
+import {
+  FrameType,
+  MAX_CLIENT_FRAME_BYTES,
+  PROTOCOL_VERSION,
+  encodeHello,
+  encodeMeta,
+  encodeMetadata,
+  encodeNotice,
+  encodeStats,
+  encodeSubbuf,
+  type HelloInfo,
+  type NoticeKind,
+  type WireMetadata,
+} from '../../core/protocol.ts';
+import type {SourceMetadata, TraceSource} from '../sources/source.ts';
+import {ClientQueue, type FrameSink, type WindowOptions} from './client-queue.ts';
+
+export interface FanoutOptions extends Partial<WindowOptions> {
+  allowControl?: boolean;
+  serverVersion?: string;
+  /** Most slices asked of the source in one read. */
+  maxBatch?: number;
+  /** source.wait() timeout when the source had nothing. */
+  idleWaitMs?: number;
+  statsIntervalMs?: number;
+  log?: (line: string) => void;
+}
+
+export const DEFAULT_WINDOW: WindowOptions = {
+  windowFrames: 256,
+  windowBytes: 8 * 1024 * 1024,
+  highWaterBytes: 1024 * 1024,
+};
+
+interface Client {
+  id: number;
+  queue: ClientQueue;
+  active: boolean;
+  includeSymbols: boolean;
+}
+
+/** A promise that resolves at the next `notify()`. */
+class Wakeup {
+  private resolve: (() => void) | undefined;
+  private promise: Promise<void> | undefined;
+  wait(): Promise<void> {
+    this.promise ??= new Promise((r) => (this.resolve = r));
+    return this.promise;
+  }
+  notify(): void {
+    const r = this.resolve;
+    this.resolve = this.promise = undefined;
+    r?.();
+  }
+}
+
+export class Fanout {
+  readonly sessionId = randomBytes(9).toString('base64url');
+  private readonly clients = new Map<number, Client>();
+  private nextId = 1;
+  private readonly window: WindowOptions;
+  private readonly wake = new Wakeup();
+  private readonly abort = new AbortController();
+  private running: Promise<void> | undefined;
+  private statsTimer: ReturnType<typeof setInterval> | undefined;
+  private metadataFrame: Uint8Array;
+  private symbolsFrame: Uint8Array | undefined;
+  private generation = 1;
+  private ended = false;
+  private closed = false;
+  // Server-side counters (STATS).
+  sourceReads = 0;
+  slicesRead = 0;
+  bytesRead = 0;
+  metasRead = 0;
+  readErrors = 0;
+  clientErrors = 0;
+
+  constructor(
+    private readonly source: TraceSource,
+    private metadata: SourceMetadata,
+    private readonly opts: FanoutOptions = {},
+  ) {
+    this.window = {
+      windowFrames: opts.windowFrames ?? DEFAULT_WINDOW.windowFrames,
+      windowBytes: opts.windowBytes ?? DEFAULT_WINDOW.windowBytes,
+      highWaterBytes: opts.highWaterBytes ?? DEFAULT_WINDOW.highWaterBytes,
+    };
+    this.metadataFrame = encodeMetadata(this.wireMetadata(metadata, false));
+  }
+
+  get clientCount(): number {
+    return this.clients.size;
+  }
+
+  /** Start pumping (idempotent). */
+  start(): void {
+    this.running ??= this.run();
+    const every = this.opts.statsIntervalMs ?? 1000;
+    if (every > 0 && !this.statsTimer) {
+      this.statsTimer = setInterval(() => this.sendStats(), every);
+      this.statsTimer.unref();
+    }
+  }
+
+  hello(): HelloInfo {
+    const m = this.metadata;
+    return {
+      protocol: PROTOCOL_VERSION,
+      sessionId: this.sessionId,
+      source: m.kind,
+      ...(m.instance !== undefined ? {instance: m.instance} : {}),
+      cpus: m.cpus,
+      subbufSize: m.subbufSize,
+      nrSubbufs: m.nrSubbufs,
+      traceClock: m.traceClock,
+      littleEndian: m.littleEndian,
+      server: {
+        name: 'ringside',
+        version: this.opts.serverVersion ?? '0.0.0',
+        allowControl: this.opts.allowControl ?? false,
+        windowFrames: this.window.windowFrames,
+      },
+    };
+  }
+
+  private wireMetadata(m: SourceMetadata, symbols: boolean): WireMetadata {
+    return {
+      generation: this.generation,
+      headerPage: m.headerPage,
+      headerEvent: m.headerEvent,
+      formats: m.formats,
+      savedCmdlines: m.savedCmdlines,
+      traceClock: m.traceClock,
+      ...(symbols && m.kallsyms !== undefined ? {kallsyms: m.kallsyms} : {}),
+      ...(symbols && m.printkFormats !== undefined ? {printkFormats: m.printkFormats} : {}),
+    };
+  }
+
+  /** A new connection: HELLO now, data after its HELLO_ACK. Returns its handle. */
+  addClient(sink: FrameSink): number {
+    const id = this.nextId++;
+    const queue = new ClientQueue(sink, this.window, () => this.wake.notify());
+    this.clients.set(id, {id, queue, active: false, includeSymbols: false});
+    queue.sendControl(encodeHello(this.hello()));
+    if (this.ended) queue.sendControl(encodeNotice('end', -1, 'the source has ended'));
+    return id;
+  }
+
+  removeClient(id: number): void {
+    const c = this.clients.get(id);
+    if (!c) return;
+    this.clients.delete(id);
+    c.queue.closed = true;
+  }
+
+  /** One message from a client. Anything malformed closes that client (1008) and only it. */
+  handleMessage(id: number, data: Uint8Array): void {
+    const c = this.clients.get(id);
+    if (!c) return;
+    let f;
+    try {
+      f = decodeClientFrame(data, MAX_CLIENT_FRAME_BYTES);
+    } catch (e) {
+      this.clientErrors++;
+      const why = isDecodeError(e) ? e.message : String(e);
+      this.dropClient(c, 1008, `bad frame: ${why}`.slice(0, 120));
+      return;
+    }
+    if (f.type === FrameType.CREDIT) {
+      c.queue.grant(f.frames, f.bytes);
+      this.wake.notify();
+    } else if (f.type === FrameType.HELLO_ACK) {
+      if (c.active) return this.dropClient(c, 1008, 'second HELLO_ACK');
+      if (f.ack.protocol !== PROTOCOL_VERSION) {
+        return this.dropClient(c, 1008, `protocol ${f.ack.protocol} is not ${PROTOCOL_VERSION}`);
+      }
+      c.includeSymbols = f.ack.includeSymbols === true;
+      void this.activate(c);
+    } else {
+      // CONTROL: nothing is controllable yet; say so either way, with the reason.
+      const why = this.opts.allowControl
+        ? `control action '${f.control.action}' is not implemented`
+        : 'control is not allowed (start the server with --allow-control)';
+      c.queue.sendControl(encodeNotice('control-denied', -1, why));
+    }
+  }
+
+  /** Close one client with a code and reason (e.g. 1008 policy violation). */
+  dropClient(c: Client | number, code: number, reason: string): void {
+    const client = typeof c === 'number' ? this.clients.get(c) : c;
+    if (!client) return;
+    this.clients.delete(client.id);
+    client.queue.close(code, reason);
+  }
+
+  private async activate(c: Client): Promise<void> {
+    let frame = this.metadataFrame;
+    if (c.includeSymbols) {
+      if (!this.symbolsFrame) {
+        try {
+          const m = await this.source.metadata({includeSymbols: true});
+          this.symbolsFrame = encodeMetadata(this.wireMetadata(m, true));
+        } catch (e) {
+          c.queue.sendControl(encodeNotice('error', -1, `symbols unavailable: ${String(e)}`));
+        }
+      }
+      frame = this.symbolsFrame ?? frame;
+    }
+    if (!this.clients.has(c.id)) return;
+    c.queue.sendControl(frame);
+    c.active = true;
+    this.wake.notify();
+  }
+
+  /** The most frames any active client can take now. */
+  private room(): number {
+    let best = 0;
+    for (const c of this.clients.values()) if (c.active) best = Math.max(best, c.queue.room());
+    return best;
+  }
+
+  private broadcast(frame: Uint8Array, activeOnly = false): void {
+    for (const c of this.clients.values()) if (c.active || !activeOnly) c.queue.sendControl(frame);
+  }
+
+  broadcastNotice(kind: NoticeKind, cpu: number, message: string): void {
+    this.broadcast(encodeNotice(kind, cpu, message));
+  }
+
+  private async run(): Promise<void> {
+    const maxBatch = this.opts.maxBatch ?? 256;
+    const idleWaitMs = this.opts.idleWaitMs ?? 250;
+    while (!this.closed) {
+      const want = this.ended ? 0 : Math.min(this.room(), maxBatch);
+      if (want <= 0) {
+        await this.wake.wait();
+        continue;
+      }
+      let got = 0;
+      try {
+        this.sourceReads++;
+        const batch = this.source.read(want);
+        // Meta snapshots alone are not news: sources take one per GET_READER, even when idle.
+        got = batch.slices.length + batch.notices.length;
+        for (const s of batch.slices) {
+          this.slicesRead++;
+          this.bytesRead += s.bytes.length;
+          const frame = encodeSubbuf(s.cpu, s.subbufId, s.seq, s.from, s.bytes);
+          for (const c of this.clients.values()) {
+            if (c.active) c.queue.offerSlice(frame, s.cpu, s.seq, s.bytes.length);
+          }
+        }
+        // Meta counters are cumulative: the last snapshot per CPU of a batch says it all, and
+        // it goes after the slices it describes.
+        const lastMeta = new Map<number, (typeof batch.metas)[number]>();
+        for (const m of batch.metas) lastMeta.set(m.cpu, m);
+        this.metasRead += batch.metas.length;
+        for (const m of lastMeta.values()) {
+          const frame = encodeMeta(m.cpu, m.timeMs, m.bytes);
+          for (const c of this.clients.values())
+            if (c.active) c.queue.offerMeta(frame, m.cpu, m.bytes);
+        }
+        for (const n of batch.notices) await this.onNotice(n.kind, n.cpu ?? -1, n.message);
+      } catch (e) {
+        this.readErrors++;
+        this.broadcastNotice('error', -1, `source read failed: ${String(e)}`);
+        this.opts.log?.(`source read failed: ${String(e)}`);
+        await sleep(100);
+        continue;
+      }
+      if (got === 0) {
+        try {
+          await this.source.wait(idleWaitMs, this.abort.signal);
+        } catch {
+          // aborted by close()
+        }
+      } else {
+        // Let socket callbacks and client messages run between batches.
+        await new Promise<void>((r) => setImmediate(r));
+      }
+    }
+  }
+
+  private async onNotice(kind: NoticeKind, cpu: number, message: string): Promise<void> {
+    if (kind === 'metadata-changed') {
+      try {
+        this.metadata = await this.source.metadata();
+        this.generation++;
+        this.metadataFrame = encodeMetadata(this.wireMetadata(this.metadata, false));
+        this.symbolsFrame = undefined;
+        for (const c of this.clients.values()) {
+          if (c.active && !c.includeSymbols) c.queue.sendControl(this.metadataFrame);
+          else if (c.active) void this.activate(c);
+        }
+      } catch (e) {
+        this.broadcastNotice('error', -1, `metadata refresh failed: ${String(e)}`);
+      }
+    }
+    if (kind === 'end') this.ended = true;
+    this.broadcastNotice(kind, cpu, message);
+  }
+
+  private sendStats(): void {
+    for (const c of this.clients.values()) {
+      if (!c.active || c.queue.backlog > 16) continue;
+      const q = c.queue;
+      c.queue.sendControl(
+        encodeStats({
+          timeMs: Date.now(),
+          clients: this.clients.size,
+          sourceReads: this.sourceReads,
+          slicesRead: this.slicesRead,
+          bytesRead: this.bytesRead,
+          metasRead: this.metasRead,
+          client: {
+            framesSent: q.framesSent,
+            bytesSent: q.bytesSent,
+            credits: Math.max(0, q.creditFrames),
+            queuedFrames: q.queuedFrames,
+            queuedBytes: q.queuedBytes,
+            gapSlices: q.gapSlices,
+            gapBytes: q.gapBytes,
+            bufferedAmount: q.sink.bufferedAmount,
+          },
+        }),
+      );
+    }
+  }
+
+  /** Stats of one client (tests, logs). */
+  clientQueue(id: number): ClientQueue | undefined {
+    return this.clients.get(id)?.queue;
+  }
+
+  /** Stop reading, tell clients, close them (1001 going away). Does not close the source. */
+  async close(reason = 'server shutting down'): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.abort.abort();
+    this.wake.notify();
+    if (this.statsTimer) clearInterval(this.statsTimer);
+    for (const c of [...this.clients.values()]) {
+      c.queue.sendControl(encodeNotice('server-shutdown', -1, reason));
+      this.dropClient(c, 1001, reason);
+    }
+    await this.running;
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}

@@ -1,0 +1,74 @@
+/**
+ * Test helpers for the fan-out: a TraceSource wrapper that counts reads, and an in-memory
+ * FrameSink that records frames and lets a test set `bufferedAmount`.
+ */
+import type {FrameSink} from '../client-queue.ts';
+import type {
+  SourceBatch,
+  SourceMetadata,
+  SourceOpenOptions,
+  TraceSource,
+} from '../../sources/source.ts';
+import {decodeServerFrame} from '../../../core/protocol-decode.ts';
+import type {ServerFrame} from '../../../core/protocol.ts';
+
+export class SpySource implements TraceSource {
+  reads = 0;
+  slicesRead = 0;
+  constructor(readonly inner: TraceSource) {}
+  get kind() {
+    return this.inner.kind;
+  }
+  open(o?: SourceOpenOptions): Promise<SourceMetadata> {
+    return this.inner.open(o);
+  }
+  metadata(o?: SourceOpenOptions): Promise<SourceMetadata> {
+    return this.inner.metadata(o);
+  }
+  read(max: number): SourceBatch {
+    this.reads++;
+    const b = this.inner.read(max);
+    this.slicesRead += b.slices.length;
+    return b;
+  }
+  wait(ms: number, signal?: AbortSignal): Promise<void> {
+    return this.inner.wait(ms, signal);
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+export class MemorySink implements FrameSink {
+  bufferedAmount = 0;
+  frames: ServerFrame[] = [];
+  closed: {code: number; reason: string} | undefined;
+  /** Called for each frame (after decoding), e.g. to grant credits back. */
+  onFrame: (f: ServerFrame) => void = () => {};
+  send(data: Uint8Array, cb: (err?: Error) => void): void {
+    const f = decodeServerFrame(data.slice());
+    this.frames.push(f);
+    queueMicrotask(() => {
+      this.onFrame(f);
+      cb();
+    });
+  }
+  close(code: number, reason: string): void {
+    this.closed = {code, reason};
+  }
+  of<T extends ServerFrame['type']>(type: T): Extract<ServerFrame, {type: T}>[] {
+    return this.frames.filter((f) => f.type === type) as Extract<ServerFrame, {type: T}>[];
+  }
+}
+
+export function until(cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
+  const t0 = Date.now();
+  return new Promise((resolve, reject) => {
+    const tick = () => {
+      if (cond()) return resolve();
+      if (Date.now() - t0 > timeoutMs) return reject(new Error(`timed out waiting for ${what}`));
+      setTimeout(tick, 5);
+    };
+    tick();
+  });
+}

@@ -1,0 +1,248 @@
+/**
+ * What the mmap and read() sources share: the tracefs instance they own or attach to, the
+ * process-exit cleanup hook, the poll()-based wait with rate pacing, and the periodic look at
+ * `tracing_on` / the instance directory that turns into notices.
+ */
+import {endianness} from 'node:os';
+import {TraceInstance} from '../../tracefs/instance.ts';
+import {findTracefs} from '../../tracefs/tracefs-root.ts';
+import {readInstanceMetadata} from '../../tracefs/metadata.ts';
+import {installCleanupHandlers, registerCleanup, unregisterCleanup} from '../../tracefs/cleanup.ts';
+import {FdPoller} from '../../kernel/fd-poller.ts';
+import {WaitPacer} from './wait-pacer.ts';
+import type {
+  SourceKind,
+  SourceMetadata,
+  SourceNotice,
+  SourceOpenOptions,
+  SourceOptions,
+} from '../source.ts';
+
+/** Knobs that are not CLI flags (tests, tuning). */
+export interface KernelSourceExtras {
+  /** tracefs root (default: found by findTracefs). */
+  tracefsRoot?: string;
+  /** Name for our own instance (tests use `ringside-test-…-<pid>`). */
+  ownInstanceName?: string;
+  /** trace_clock for our own instance. */
+  clock?: string;
+  /** buffer_percent for our own instance (default 0: poll wakes on any data). */
+  bufferPercent?: number;
+  /** Pacing after a read that found data (WaitPacer). */
+  baseGapMs?: number;
+  minGapMs?: number;
+  /** How often read() looks at tracing_on and the instance directory. */
+  stateCheckMs?: number;
+}
+
+/** poll() cannot see data below the watermark when buffer_percent > 0: look this often anyway. */
+const WATERMARK_POLL_CAP_MS = 100;
+/**
+ * Longest single poll on the threadpool. Each wake-up costs this VM ~3 ms of CPU (cold paths), so
+ * an idle wait should wake rarely; abort and close interrupt the poll through the eventfd anyway.
+ */
+const POLL_CAP_MS = 5000;
+
+export class InstanceSession {
+  readonly instance: TraceInstance;
+  readonly cpus: number[];
+  readonly bufferPercent: number;
+  private poller: FdPoller | undefined;
+  pacer: WaitPacer | undefined;
+  private cleanupId: number | undefined;
+  private lastCheckMs = 0;
+  private tracingOn: boolean | undefined = true;
+  gone = false;
+  private closers: (() => void)[] = [];
+  private readonly checkMs: number;
+
+  constructor(
+    private readonly options: SourceOptions,
+    private readonly extras: KernelSourceExtras,
+    label: string,
+  ) {
+    const root = findTracefs({root: extras.tracefsRoot, mount: true});
+    this.instance = TraceInstance.open({
+      root,
+      attach: options.instance,
+      ownName: extras.ownInstanceName,
+      bufferKb: options.bufferKb,
+      subbufKb: options.subbufKb,
+      bufferPercent: extras.bufferPercent ?? 0,
+      clock: extras.clock,
+      events: options.events,
+      log: options.log,
+    });
+    installCleanupHandlers();
+    this.cleanupId = registerCleanup(`${label} ${this.instance.dir}`, () => this.closeNow());
+    try {
+      this.cpus = this.instance.cpus();
+    } catch (e) {
+      this.closeNow();
+      throw e;
+    }
+    this.bufferPercent = this.instance.bufferPercent();
+    this.checkMs = extras.stateCheckMs ?? 250;
+    this.tracingOn = this.instance.tracingOn();
+    if (!this.instance.owned && (options.events.length || options.bufferKb || options.subbufKb)) {
+      options.log?.(
+        `attached to ${this.instance.name === '' ? 'the top level' : `instance '${this.instance.name}'`}: ` +
+          'events and buffer sizes are left as they are',
+      );
+    }
+  }
+
+  /** Add a synchronous undo step (unmap, close fd) run before the instance is removed. */
+  onClose(fn: () => void): void {
+    this.closers.push(fn);
+  }
+
+  startWaiting(fds: number[], subbufSize: number, bufferBytes: number): void {
+    this.poller = new FdPoller(fds);
+    this.pacer = new WaitPacer({
+      cpus: this.cpus.length,
+      subbufSize,
+      bufferBytes,
+      baseGapMs: this.extras.baseGapMs,
+      minGapMs: this.extras.minGapMs,
+    });
+  }
+
+  metadata(
+    kind: SourceKind,
+    subbufSize: number,
+    nrSubbufs: number,
+    o?: SourceOpenOptions,
+  ): SourceMetadata {
+    const m = readInstanceMetadata(this.instance, o?.includeSymbols ?? false);
+    return {
+      kind,
+      instance: this.instance.name,
+      cpus: this.cpus,
+      subbufSize,
+      nrSubbufs,
+      littleEndian: endianness() === 'LE',
+      ...m,
+    };
+  }
+
+  /** Look at tracing_on / the instance at most every `stateCheckMs`; push notices on change. */
+  checkState(notices: SourceNotice[], force = false): void {
+    const now = Date.now();
+    if (!force && now - this.lastCheckMs < this.checkMs) return;
+    this.lastCheckMs = now;
+    if (this.gone) return;
+    const on = this.instance.tracingOn();
+    if (on === undefined && !this.instance.exists()) {
+      this.gone = true;
+      notices.push({
+        kind: 'instance-gone',
+        message: `tracefs instance ${this.instance.dir} was removed from outside`,
+      });
+      return;
+    }
+    if (on !== undefined && on !== this.tracingOn) {
+      notices.push(
+        on
+          ? {kind: 'tracing-on', message: `tracing_on is 1 again in ${this.instance.dir}`}
+          : {
+              kind: 'tracing-off',
+              message: `tracing_on is 0 in ${this.instance.dir}: no new events`,
+            },
+      );
+    }
+    this.tracingOn = on;
+  }
+
+  noteRead(newBytes: number): void {
+    this.pacer?.noteRead(newBytes, Date.now());
+    this.signalledSinceRead = false;
+  }
+
+  /** A wait() said "data" and no read() followed yet: the next wait must not return at once. */
+  private signalledSinceRead = false;
+
+  /**
+   * Resolve when data may be there. Order: `queued()` (the last read stopped at its slice budget)
+   * resolves at once; then the pacer's batching gap; then `fresh()` (new records visible in the
+   * mapping without a syscall); then poll() on the threadpool. A caller that waits again without
+   * reading gets a plain timer sleep instead of an immediate answer, so a loop that only waits
+   * (no credits) cannot spin.
+   */
+  async wait(
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+    queued: () => boolean,
+    fresh: () => boolean = () => false,
+  ): Promise<void> {
+    if (signal?.aborted || !this.poller) return;
+    const deadline = Date.now() + Math.max(0, timeoutMs);
+    if (this.gone || this.signalledSinceRead) {
+      return sleep(Math.min(timeoutMs, POLL_CAP_MS), signal);
+    }
+    if (queued()) {
+      this.signalledSinceRead = true;
+      return;
+    }
+    const gap = this.pacer?.remainingMs(Date.now()) ?? 0;
+    if (gap > 0) {
+      await sleep(Math.min(gap, timeoutMs), signal);
+      if (signal?.aborted || Date.now() >= deadline) return;
+    }
+    if (fresh()) {
+      this.signalledSinceRead = true;
+      return;
+    }
+    const poller = this.poller;
+    const onAbort = () => poller.wake();
+    signal?.addEventListener('abort', onAbort, {once: true});
+    try {
+      const cap = this.bufferPercent > 0 ? WATERMARK_POLL_CAP_MS : POLL_CAP_MS;
+      const r = await poller.poll(Math.min(deadline - Date.now(), cap));
+      if (r.ready) this.signalledSinceRead = true;
+    } catch (e) {
+      // The threadpool call itself failed (koffi queue full…): degrade to a short timer, and
+      // never let wait() reject or return at once in a loop.
+      this.options.log?.(`poll failed, sleeping instead: ${(e as Error).message}`);
+      await sleep(Math.min(WATERMARK_POLL_CAP_MS, deadline - Date.now()), signal);
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
+    }
+  }
+
+  /** Orderly close: stop the poll thread first so no file stays referenced, then undo. */
+  async close(): Promise<void> {
+    await this.poller?.close();
+    this.closeNow();
+  }
+
+  /** Synchronous undo (also the signal/exit hook). Idempotent. */
+  closeNow(): void {
+    this.poller?.closeNow();
+    this.poller = undefined;
+    for (const fn of this.closers.splice(0)) {
+      try {
+        fn();
+      } catch {
+        // keep undoing the rest
+      }
+    }
+    const err = this.instance.remove();
+    if (err) this.options.log?.(err.message);
+    if (this.cleanupId !== undefined) unregisterCleanup(this.cleanupId);
+    this.cleanupId = undefined;
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal?.aborted || ms <= 0) return resolve();
+    const done = () => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const t = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, {once: true});
+  });
+}

@@ -1,0 +1,166 @@
+/**
+ * The worker's one comlink API. Everything the app asks goes through here; the logic lives in
+ * Session (session.ts) and its views, which run in Node tests without a Worker.
+ *
+ * Every answer is `{version, data}`: `version` is the store's data version the answer was
+ * computed from, so the app can drop stale answers. Column answers are transferred, not copied
+ * (comlink `transfer`, Perfetto's `postMessage(data, [data.buffer])`).
+ *
+ * Push: `subscribe(proxy(cb))` gets {kind: 'data' | 'stats' | 'connection'} notifications,
+ * 'data' and 'stats' throttled to ≤ 4/s each (notifier.ts).
+ */
+import {transfer} from 'comlink';
+import type {WebSocketConstructor} from './connection.ts';
+import type {EventFilter, EventListPage, EventListQuery} from './event-list.ts';
+import type {EventRef} from './event-ref.ts';
+import {LiveFeed} from './live-feed.ts';
+import type {CpuStats} from './meta-stats.ts';
+import {Notifier, type Listener, type TimerApi} from './notifier.ts';
+import type {DecodedPage} from './page-sink.ts';
+import type {SchedData} from './sched-view.ts';
+import {
+  Session,
+  type EventCounts,
+  type EventDetail,
+  type TraceMetadata,
+  type WindowSummary,
+} from './session.ts';
+import {lodTransferables, type TimelineLod, type TimelineQuery} from './timeline-lod.ts';
+
+export type {
+  EventFilter,
+  EventListPage,
+  EventListQuery,
+  TimelineLod,
+  TimelineQuery,
+  SchedData,
+  CpuStats,
+};
+export type {EventDetail, EventCounts, WindowSummary, EventRef, TraceMetadata};
+export type {Notification, ConnectionStateName} from './notifier.ts';
+
+/** An answer and the data version it was computed from. */
+export interface Answer<T> {
+  version: number;
+  data: T;
+}
+
+export interface ConnectOptions {
+  /** Data frames granted ahead (credits). */
+  windowFrames?: number;
+  /** Ask for kallsyms and printk formats (big, needed for %pS and bprint). */
+  includeSymbols?: boolean;
+}
+
+export interface ApiDeps {
+  /** WebSocket constructor (the global one in a browser Worker; `ws` in Node). */
+  WebSocket?: WebSocketConstructor;
+  timers?: TimerApi;
+  notifyIntervalMs?: number;
+}
+
+function buffersOf(values: unknown[]): ArrayBuffer[] {
+  const out: ArrayBuffer[] = [];
+  for (const v of values) if (ArrayBuffer.isView(v)) out.push(v.buffer as ArrayBuffer);
+  return out;
+}
+
+export function createWorkerApi(deps: ApiDeps = {}) {
+  const session = new Session();
+  const notifier = new Notifier(() => session.version, deps.notifyIntervalMs, deps.timers);
+  session.onChange = () => notifier.data();
+  let feed: LiveFeed | undefined;
+
+  const answer = <T>(data: T, buffers: ArrayBuffer[] = []): Answer<T> => {
+    const a = {version: session.version, data};
+    return buffers.length > 0 ? transfer(a, buffers) : a;
+  };
+
+  return {
+    /** Connect to a Ringside server (`http://h:p/` as `serve` prints it, or `ws://h:p/ws`). */
+    connect(url: string, token: string, options: ConnectOptions = {}): void {
+      const WS = deps.WebSocket ?? (globalThis as {WebSocket?: WebSocketConstructor}).WebSocket;
+      if (!WS) throw new Error('no WebSocket in this environment');
+      feed?.stop();
+      session.reset();
+      feed = new LiveFeed(session, {
+        url,
+        token,
+        WebSocket: WS,
+        onState: (state, detail) => notifier.connection(state, detail),
+        onStats: () => notifier.stats(),
+        ...options,
+      });
+      feed.start();
+    },
+
+    disconnect(): void {
+      feed?.stop();
+      feed = undefined;
+    },
+
+    /** Load a trace without a server (tests, files): metadata, then pages, then `end`. */
+    loadMetadata(meta: TraceMetadata): number {
+      session.setMetadata(meta);
+      return session.version;
+    },
+    feedPages(pages: DecodedPage[], end = false): number {
+      for (const p of pages) session.handlePage(p);
+      if (end) session.flush();
+      return session.version;
+    },
+
+    /** Bound the window (bytes); evicts at once if over. Returns the new data version. */
+    setMemoryCap(bytes: number): number {
+      session.setMemoryCap(bytes);
+      return session.version;
+    },
+
+    timeline(q: TimelineQuery): Answer<TimelineLod> {
+      const lod = session.timeline(q);
+      return answer(lod, lodTransferables(lod));
+    },
+
+    events(q: EventListQuery): Answer<EventListPage> {
+      const page = session.eventPage(q);
+      return answer(page, buffersOf(Object.values(page.rows)));
+    },
+
+    eventDetail(ref: EventRef): Answer<EventDetail | undefined> {
+      return answer(session.eventDetail(ref));
+    },
+
+    sched(): Answer<SchedData> {
+      const d = session.schedData();
+      const bufs = buffersOf(Object.values(d.tasks));
+      for (const c of d.cpus)
+        bufs.push(...buffersOf([...Object.values(c.slices), ...Object.values(c.histogram)]));
+      return answer(d, bufs);
+    },
+
+    stats(): Answer<CpuStats[]> {
+      const d = session.statsData();
+      return answer(d, buffersOf(d.flatMap((c) => Object.values(c.series))));
+    },
+
+    summary(): Answer<WindowSummary> {
+      return answer(session.summary());
+    },
+
+    eventCounts(): Answer<EventCounts> {
+      const d = session.eventCounts();
+      return answer(d, buffersOf(d.cpus.map((c) => c.counts)));
+    },
+
+    /** Push notifications; pass a comlink `proxy(cb)`. Returns an id for `unsubscribe`. */
+    subscribe(cb: Listener): number {
+      return notifier.subscribe(cb);
+    },
+
+    unsubscribe(id: number): void {
+      notifier.unsubscribe(id);
+    },
+  };
+}
+
+export type WorkerApi = ReturnType<typeof createWorkerApi>;

@@ -1,0 +1,230 @@
+/**
+ * WebSocket client of the Ringside server: HELLO → HELLO_ACK, credits, reconnect.
+ *
+ * Works with the browser's WebSocket and with Node's `ws` package: the constructor is injected,
+ * and only the common surface (binaryType, onopen/onmessage/onclose/onerror, send, close) is used.
+ *
+ * Credits are granted ahead: `windowFrames` at the start, then whatever was consumed each time a
+ * quarter of the window has been processed, so three quarters of the window are always granted
+ * and the stream never waits for a round trip. `pause()` stops re-granting (the server then keeps
+ * reading for faster clients and sends this one GAP frames); `resume()` grants again.
+ *
+ * After an unexpected close it reconnects with exponential backoff; slices that went by in the
+ * meantime are reported by the reader loop as "missed while disconnected" (same server session).
+ */
+import {FrameReader} from '../core/framing.ts';
+import {decodeServerFrame} from '../core/protocol-decode.ts';
+import {
+  FrameType,
+  PROTOCOL_VERSION,
+  encodeCredit,
+  encodeHelloAck,
+  type ServerFrame,
+} from '../core/protocol.ts';
+
+/** The part of a WebSocket this client uses (browser WebSocket and `ws` both have it). */
+export interface WebSocketLike {
+  binaryType: string;
+  readonly readyState: number;
+  onopen: ((ev: unknown) => void) | null;
+  onmessage: ((ev: {data: unknown}) => void) | null;
+  onclose: ((ev: {code: number; reason: string}) => void) | null;
+  onerror: ((ev: unknown) => void) | null;
+  send(data: Uint8Array): void;
+  close(code?: number, reason?: string): void;
+}
+export type WebSocketConstructor = new (url: string) => WebSocketLike;
+
+export type ConnectionState = 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface ConnectionOptions {
+  /** ws://HOST:PORT/ws?token=TOKEN (see wsUrlFromServerUrl). */
+  url: string;
+  WebSocket: WebSocketConstructor;
+  onFrame(frame: ServerFrame): void;
+  onState?(state: ConnectionState, detail: string): void;
+  /** Data frames granted ahead. Default 128. */
+  windowFrames?: number;
+  /** Bytes of data frames granted ahead. Default 16 MiB. */
+  windowBytes?: number;
+  includeSymbols?: boolean;
+  clientName?: string;
+  /** Reconnect after unexpected closes (default true); backoff 250 ms doubling to 5 s. */
+  reconnect?: boolean;
+  initialBackoffMs?: number;
+  maxBackoffMs?: number;
+}
+
+/** Close codes after which reconnecting cannot help. */
+const FATAL_CODES = new Set([1002, 1003, 1008, 1009]);
+
+/** `http://h:p/?token=T` (what `serve` prints) → `ws://h:p/ws?token=T`. */
+export function wsUrlFromServerUrl(serverUrl: string): string {
+  const u = new URL(serverUrl);
+  u.protocol = u.protocol === 'https:' ? 'wss:' : 'ws:';
+  u.pathname = '/ws';
+  return u.toString();
+}
+
+export class Connection {
+  private ws: WebSocketLike | undefined;
+  private framer = new FrameReader();
+  private stopped = false;
+  private paused = false;
+  private backoffMs: number;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private consumedFrames = 0;
+  private consumedBytes = 0;
+  state: ConnectionState = 'closed';
+  /** Counters for stats displays and tests. */
+  framesReceived = 0;
+  bytesReceived = 0;
+  connects = 0;
+  lastClose: {code: number; reason: string} | undefined;
+
+  constructor(private readonly o: ConnectionOptions) {
+    this.backoffMs = o.initialBackoffMs ?? 250;
+  }
+
+  private get windowFrames(): number {
+    return this.o.windowFrames ?? 128;
+  }
+  private get windowBytes(): number {
+    return this.o.windowBytes ?? 16 * 1024 * 1024;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.open();
+  }
+
+  private setState(s: ConnectionState, detail: string): void {
+    this.state = s;
+    this.o.onState?.(s, detail);
+  }
+
+  private open(): void {
+    this.framer = new FrameReader();
+    this.consumedFrames = this.consumedBytes = 0;
+    this.setState(
+      this.connects ? 'reconnecting' : 'connecting',
+      this.o.url.replace(/token=[^&]*/, 'token=…'),
+    );
+    const ws = new this.o.WebSocket(this.o.url);
+    this.ws = ws;
+    ws.binaryType = 'arraybuffer';
+    ws.onopen = () => {
+      this.connects++;
+      this.setState('open', '');
+    };
+    ws.onmessage = (ev) => this.onMessage(ws, ev.data);
+    ws.onerror = () => {
+      // onclose follows with the code; nothing to do here.
+    };
+    ws.onclose = (ev) => {
+      if (this.ws !== ws) return;
+      this.ws = undefined;
+      this.lastClose = {code: ev.code, reason: ev.reason};
+      const detail = `closed ${ev.code}${ev.reason ? `: ${ev.reason}` : ''}`;
+      if (this.stopped || this.o.reconnect === false || FATAL_CODES.has(ev.code)) {
+        this.stopped = true;
+        this.setState('closed', detail);
+        return;
+      }
+      this.setState('reconnecting', `${detail}; retrying in ${this.backoffMs} ms`);
+      this.timer = setTimeout(() => {
+        this.timer = undefined;
+        if (!this.stopped) this.open();
+      }, this.backoffMs);
+      this.backoffMs = Math.min(this.backoffMs * 2, this.o.maxBackoffMs ?? 5000);
+    };
+  }
+
+  private onMessage(ws: WebSocketLike, data: unknown): void {
+    let chunk: Uint8Array;
+    if (data instanceof ArrayBuffer) chunk = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data))
+      chunk = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else {
+      ws.close(1003, 'binary frames only');
+      return;
+    }
+    this.bytesReceived += chunk.length;
+    try {
+      this.framer.append(chunk);
+      for (let m = this.framer.readMessage(); m; m = this.framer.readMessage()) {
+        const f = decodeServerFrame(m);
+        this.framesReceived++;
+        if (f.type === FrameType.HELLO) {
+          if (f.hello.protocol !== PROTOCOL_VERSION) {
+            ws.close(1002, `server protocol ${f.hello.protocol}, client ${PROTOCOL_VERSION}`);
+            return;
+          }
+          this.o.onFrame(f);
+          this.backoffMs = this.o.initialBackoffMs ?? 250;
+          this.send(
+            encodeHelloAck({
+              protocol: PROTOCOL_VERSION,
+              ...(this.o.includeSymbols ? {includeSymbols: true} : {}),
+              ...(this.o.clientName ? {client: this.o.clientName} : {}),
+            }),
+          );
+          this.send(encodeCredit(this.windowFrames, this.windowBytes));
+          continue;
+        }
+        this.o.onFrame(f);
+        if (f.type === FrameType.SUBBUF || f.type === FrameType.META) {
+          this.consumedFrames++;
+          this.consumedBytes += m.length;
+          this.maybeGrant();
+        }
+      }
+    } catch (e) {
+      ws.close(
+        1002,
+        `bad server frame: ${e instanceof Error ? e.message : String(e)}`.slice(0, 120),
+      );
+    }
+  }
+
+  private maybeGrant(): void {
+    if (this.paused) return;
+    if (
+      this.consumedFrames * 4 >= this.windowFrames ||
+      this.consumedBytes * 4 >= this.windowBytes
+    ) {
+      this.send(encodeCredit(this.consumedFrames, this.consumedBytes));
+      this.consumedFrames = this.consumedBytes = 0;
+    }
+  }
+
+  private send(frame: Uint8Array): void {
+    if (this.ws && this.ws.readyState === 1) this.ws.send(frame);
+  }
+
+  /** Stop granting credits (the server sends GAP frames for what this client misses). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    if (this.consumedFrames > 0) {
+      this.send(encodeCredit(this.consumedFrames, this.consumedBytes));
+      this.consumedFrames = this.consumedBytes = 0;
+    }
+  }
+
+  /** Close for good (no reconnect). */
+  stop(code = 1000, reason = 'client done'): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+    const ws = this.ws;
+    if (ws) {
+      ws.close(code, reason);
+    } else {
+      this.setState('closed', reason);
+    }
+  }
+}

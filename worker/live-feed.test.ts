@@ -1,0 +1,85 @@
+import WebSocket from 'ws';
+import {describe, expect, it} from 'vitest';
+import {parseServeArgs} from '../server/cli/args.ts';
+import {startServe} from '../server/cli/serve-command.ts';
+import type {SimSource} from '../server/sources/sim/sim-source.ts';
+import {createWorkerApi, type Notification} from './api.ts';
+import type {WebSocketConstructor} from './connection.ts';
+import {socketUrl} from './live-feed.ts';
+
+async function until(
+  cond: () => boolean | Promise<boolean>,
+  ms: number,
+  what: string,
+): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe('socketUrl', () => {
+  it.each([
+    ['http://127.0.0.1:8080/?token=abc', '', 'ws://127.0.0.1:8080/ws?token=abc'],
+    ['http://127.0.0.1:8080/', 'T', 'ws://127.0.0.1:8080/ws?token=T'],
+    ['https://h:1/x', 'T', 'wss://h:1/ws?token=T'],
+    ['ws://h:2', 'T', 'ws://h:2/ws?token=T'],
+    ['ws://h:2/ws?token=old', 'new', 'ws://h:2/ws?token=new'],
+  ])('%s + %s → %s', (url, token, want) => expect(socketUrl(url, token)).toBe(want));
+});
+
+describe('connect: serve (sim source) → WebSocket → reader loop → store', () => {
+  it('every scripted marker lands in the event list exactly once, with stats and no loss', async () => {
+    const args = parseServeArgs([
+      '--source',
+      'sim',
+      '--seed',
+      '3',
+      '--port',
+      '0',
+      '--no-open',
+      '--no-build',
+    ]);
+    const serve = await startServe(args, () => {});
+    const sim = serve.source as SimSource;
+    const api = createWorkerApi({
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      notifyIntervalMs: 50,
+    });
+    const got: Notification[] = [];
+    api.subscribe((n) => void got.push(n));
+    try {
+      api.connect(serve.url, '');
+      await until(
+        () => got.some((n) => n.kind === 'connection' && n.state === 'open'),
+        10_000,
+        'open',
+      );
+      await until(() => api.summary().data.events > 0, 10_000, 'first events');
+      const n = 500;
+      for (let i = 0; i < n; i++) sim.writeMarker(i % sim.buffers.length, `live-${i}`);
+      const markers = () =>
+        api.events({from: {index: 0}, count: 1000, filter: {text: 'live-'}, budgetMs: 1e6}).data;
+      await until(() => markers().total >= n, 20_000, 'markers');
+      const page = markers();
+      expect(page.total).toBe(n);
+      const ids = page.rows.line.map((l) => Number(/live-(\d+)/.exec(l)![1]));
+      expect(new Set(ids).size).toBe(n);
+      expect(got.some((x) => x.kind === 'data')).toBe(true);
+      const s = api.summary().data;
+      expect(s.formatErrors).toEqual([]);
+      expect(s.cpus.length).toBe(sim.buffers.length);
+      await until(() => api.stats().data.some((c) => c.series.length > 1), 10_000, 'meta samples');
+      for (const c of api.stats().data) {
+        expect(c.totals.kernelLostEvents).toBe(0);
+        expect(c.totals.deliveryGapSlices).toBe(0);
+      }
+      const sched = api.sched().data;
+      expect(sched.cpus.some((c) => c.slices.length > 0)).toBe(true);
+    } finally {
+      api.disconnect();
+      await serve.stop();
+    }
+  });
+});

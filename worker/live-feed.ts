@@ -1,0 +1,163 @@
+/**
+ * Wires a live server connection into a Session: Connection (WebSocket, credits, reconnect) →
+ * ReaderLoop (consumer half of the reader loop, loss figures) → Session (store and views).
+ *
+ * The reader loop hands over events per slice without the slice's sub-buffer id and seq, so
+ * this module notes the frame being handled and builds the `DecodedPage` from it; the ring
+ * model's skipped count for the page is the change of the loop's counter around the frame.
+ * META frames are parsed once more here for the statistics view (80 bytes, a few per second).
+ */
+import {parseMetaPage} from '../core/meta-page.ts';
+import {FrameType, type HelloInfo, type ServerFrame} from '../core/protocol.ts';
+import type {EventColumns} from '../core/subbuffer.ts';
+import {
+  Connection,
+  wsUrlFromServerUrl,
+  type ConnectionState,
+  type WebSocketConstructor,
+} from './connection.ts';
+import type {DecodedPage, LossFigures} from './page-sink.ts';
+import {ReaderLoop} from './reader-loop.ts';
+import type {Session} from './session.ts';
+
+export interface LiveFeedOptions {
+  /** Server URL (`http://h:p/…` as `serve` prints, or `ws://h:p/ws`). */
+  url: string;
+  token: string;
+  WebSocket: WebSocketConstructor;
+  onState(state: ConnectionState, detail: string): void;
+  /** Called after each frame that changed statistics (META, GAP, STATS). */
+  onStats(): void;
+  windowFrames?: number;
+  includeSymbols?: boolean;
+}
+
+/** `url` + token → the WebSocket URL the server expects (`ws://h:p/ws?token=T`). */
+export function socketUrl(url: string, token: string): string {
+  const u = new URL(/^wss?:/.test(url) ? url : wsUrlFromServerUrl(url));
+  if (!/^wss?:/.test(url) || u.pathname === '/') u.pathname = '/ws';
+  if (token) u.searchParams.set('token', token);
+  return u.toString();
+}
+
+export class LiveFeed {
+  private readonly loop: ReaderLoop;
+  private readonly conn: Connection;
+  private hello: HelloInfo | undefined;
+  private frame: ServerFrame | undefined;
+  private skippedBefore = 0;
+  decodeErrors = 0;
+
+  constructor(
+    private readonly session: Session,
+    o: LiveFeedOptions,
+  ) {
+    this.loop = new ReaderLoop({
+      events: (cpu, bytes, cols, start, count, lostBefore) =>
+        this.onEvents(cpu, bytes, cols, start, count, lostBefore),
+      hello: (hello, same) => {
+        this.hello = hello;
+        if (!same) session.reset();
+      },
+      metadata: (m) => {
+        const h = this.hello;
+        session.setMetadata({
+          cpus: h?.cpus ?? [],
+          littleEndian: h?.littleEndian ?? true,
+          headerPage: m.headerPage,
+          formats: m.formats,
+          savedCmdlines: m.savedCmdlines,
+          kallsyms: m.kallsyms,
+          printkFormats: m.printkFormats,
+        });
+      },
+      notice: (n) => {
+        if (n.kind === 'end') session.flush();
+      },
+      error: () => {
+        this.decodeErrors++;
+      },
+    });
+    this.conn = new Connection({
+      url: socketUrl(o.url, o.token),
+      WebSocket: o.WebSocket,
+      onFrame: (f) => {
+        this.frame = f;
+        const cpu = 'cpu' in f ? f.cpu : -1;
+        this.skippedBefore = cpu >= 0 ? this.loop.loss(cpu).skippedSubbufsDerived : 0;
+        this.loop.handle(f);
+        this.frame = undefined;
+        if (f.type === FrameType.META) this.onMeta(f.cpu, f.timeMs, f.bytes);
+        if (f.type === FrameType.SUBBUF || f.type === FrameType.GAP || f.type === FrameType.META) {
+          session.handleLoss(this.figures(f.cpu));
+        }
+        if (f.type === FrameType.META || f.type === FrameType.GAP || f.type === FrameType.STATS)
+          o.onStats();
+      },
+      onState: o.onState,
+      windowFrames: o.windowFrames,
+      includeSymbols: o.includeSymbols,
+      clientName: 'ringside-worker',
+    });
+  }
+
+  start(): void {
+    this.conn.start();
+  }
+
+  stop(): void {
+    this.conn.stop();
+  }
+
+  get state(): ConnectionState {
+    return this.conn.state;
+  }
+
+  private onEvents(
+    cpu: number,
+    bytes: Uint8Array,
+    cols: EventColumns,
+    start: number,
+    count: number,
+    lostBefore: number,
+  ): void {
+    const f = this.frame;
+    const sub = f && f.type === FrameType.SUBBUF ? f : undefined;
+    // Keep the page, not the whole message it may sit in.
+    const owned = bytes.buffer.byteLength > bytes.byteLength + 4096 ? bytes.slice() : bytes;
+    const page: DecodedPage = {
+      cpu,
+      bytes: owned,
+      columns: {
+        length: count,
+        tsNs: cols.tsNs.subarray(start, start + count),
+        payloadOffset: cols.payloadOffset.subarray(start, start + count),
+        payloadLen: cols.payloadLen.subarray(start, start + count),
+      },
+      subbufId: sub?.subbufId ?? -1,
+      seq: sub?.seq ?? -1,
+      lostBefore,
+      skippedBefore: this.loop.loss(cpu).skippedSubbufsDerived - this.skippedBefore,
+    };
+    this.session.handlePage(page);
+  }
+
+  private onMeta(cpu: number, timeMs: number, bytes: Uint8Array): void {
+    try {
+      this.session.handleMeta(cpu, timeMs, parseMetaPage(bytes, this.hello?.littleEndian ?? true));
+    } catch {
+      // The reader loop has counted it as a decode error already.
+    }
+  }
+
+  private figures(cpu: number): LossFigures {
+    const l = this.loop.loss(cpu);
+    return {
+      cpu,
+      kernelLostEvents: this.loop.kernelLost(cpu),
+      skippedSubbufs: l.skippedSubbufsDerived,
+      deliveryGapSlices: l.gapSlices + l.disconnectedSlices + l.unexplainedSlices,
+      deliveryGapBytes: l.gapBytes,
+    };
+  }
+}

@@ -1,0 +1,100 @@
+/**
+ * Push notifications to the app, throttled: at most one 'data' and one 'stats' message per
+ * `intervalMs` (default 250 ms, i.e. ≤ 4/s each), sent at the trailing edge so the last change
+ * is never lost. Connection changes are rare and go out at once. Timers are injectable so tests
+ * run without waiting.
+ */
+export type ConnectionStateName = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
+
+export type Notification =
+  | {kind: 'data'; version: number}
+  | {kind: 'stats'; version: number}
+  | {kind: 'connection'; state: ConnectionStateName; detail: string};
+
+export type Listener = (n: Notification) => unknown;
+
+export interface TimerApi {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const DEFAULT_NOTIFY_INTERVAL_MS = 250;
+
+const realTimers: TimerApi = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+export class Notifier {
+  private listeners = new Map<number, Listener>();
+  private nextId = 1;
+  private pendingData = false;
+  private pendingStats = false;
+  private timer: unknown;
+  private lastFlushMs = -Infinity;
+
+  constructor(
+    private readonly version: () => number,
+    private readonly intervalMs = DEFAULT_NOTIFY_INTERVAL_MS,
+    private readonly timers: TimerApi = realTimers,
+  ) {}
+
+  subscribe(cb: Listener): number {
+    const id = this.nextId++;
+    this.listeners.set(id, cb);
+    return id;
+  }
+
+  unsubscribe(id: number): void {
+    this.listeners.delete(id);
+  }
+
+  data(): void {
+    this.pendingData = true;
+    this.schedule();
+  }
+
+  stats(): void {
+    this.pendingStats = true;
+    this.schedule();
+  }
+
+  connection(state: ConnectionStateName, detail: string): void {
+    this.send({kind: 'connection', state, detail});
+  }
+
+  private schedule(): void {
+    if (this.timer !== undefined || this.listeners.size === 0) return;
+    const wait = Math.max(0, this.lastFlushMs + this.intervalMs - this.timers.now());
+    this.timer = this.timers.setTimeout(() => this.flush(), wait);
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    this.lastFlushMs = this.timers.now();
+    const v = this.version();
+    if (this.pendingData) this.send({kind: 'data', version: v});
+    if (this.pendingStats) this.send({kind: 'stats', version: v});
+    this.pendingData = this.pendingStats = false;
+  }
+
+  private send(n: Notification): void {
+    for (const [id, cb] of this.listeners) {
+      try {
+        const r = cb(n);
+        // A comlink proxy returns a promise; a closed port rejects it: drop that listener.
+        if (r instanceof Promise) r.catch(() => this.listeners.delete(id));
+      } catch {
+        this.listeners.delete(id);
+      }
+    }
+  }
+
+  dispose(): void {
+    if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
+    this.timer = undefined;
+    this.listeners.clear();
+  }
+}

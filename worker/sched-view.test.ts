@@ -1,0 +1,166 @@
+import {describe, expect, it} from 'vitest';
+import {CommTable} from './comm-table.ts';
+import type {DecodedPage} from './page-sink.ts';
+import {schedSchema} from './sched-schema.ts';
+import {SchedView, WaitKind, type SchedData} from './sched-view.ts';
+import {capturePages, interleave, seededRandom} from './testing/capture-pages.ts';
+import {fixtureRegistry, schedPages} from './testing/sched-pages.ts';
+
+const SCRIPT = `
+  0 100 switch 0 R 10
+  0 200 waking 20
+  1 150 switch 0 R 30
+  1 260 switch 30 S 20
+  0 300 switch 10 R+ 40
+  0 450 switch 40 D 10
+  1 500 waking 30
+  1 520 wakeup 30
+  1 600 switch 20 S 30
+  0 700 switch 10 S 0
+  1 800 other
+`;
+
+const reg = fixtureRegistry();
+
+function view(cpus = [0, 1]): SchedView {
+  const v = new SchedView(new CommTable());
+  v.setSchema(schedSchema(reg), true);
+  v.setCpus(cpus);
+  return v;
+}
+
+function run(pages: DecodedPage[], flush = true): SchedData {
+  const v = view();
+  for (const p of pages) v.handlePage(p);
+  if (flush) v.flush();
+  return v.data();
+}
+
+function rows(d: SchedData, cpu: number): number[][] {
+  const s = d.cpus.find((c) => c.cpu === cpu)!.slices;
+  return Array.from({length: s.length}, (_, i) => [
+    s.startNs[i],
+    s.endNs[i],
+    s.pid[i],
+    s.endState[i],
+    s.waitNs[i],
+    s.waitKind[i],
+  ]);
+}
+
+describe('SchedView on a scripted schedule', () => {
+  const byCpu = schedPages(SCRIPT, 2);
+  const pages = [...byCpu.get(0)!, ...byCpu.get(1)!];
+
+  it('cuts exact per-CPU slices with the wait before each', () => {
+    const d = run(pages);
+    const {UNKNOWN, WAKEUP, PREEMPTED} = WaitKind;
+    expect(rows(d, 0)).toEqual([
+      [100, 300, 10, 0x100, -1, UNKNOWN],
+      [300, 450, 40, 2, -1, UNKNOWN],
+      [450, 700, 10, 1, 150, PREEMPTED],
+    ]);
+    expect(rows(d, 1)).toEqual([
+      [150, 260, 30, 1, -1, UNKNOWN],
+      [260, 600, 20, 1, 60, WAKEUP],
+      [600, 800, 30, -1, 100, WAKEUP], // still running: open slice up to the CPU's last event
+    ]);
+  });
+
+  it('measures exact wakeup latencies into the switch-in CPU histogram', () => {
+    const d = run(pages);
+    const h1 = d.cpus.find((c) => c.cpu === 1)!.histogram;
+    expect([h1.count, h1.sumNs, h1.maxNs]).toEqual([2, 160, 100]);
+    expect(h1.counts[5]).toBe(1); // 60 ns in [32, 64)
+    expect(h1.counts[6]).toBe(1); // 100 ns in [64, 128)
+    expect(d.cpus.find((c) => c.cpu === 0)!.histogram.count).toBe(0);
+  });
+
+  it('sums running, runnable and sleeping time per task', () => {
+    const t = run(pages).tasks;
+    const row = (pid: number) => {
+      const i = Array.from(t.pid).indexOf(pid);
+      return [
+        t.runningNs[i],
+        t.runnableNs[i],
+        t.sleepingNs[i],
+        t.switchIns[i],
+        t.wakeups[i],
+        t.latencyCount[i],
+        t.latencySumNs[i],
+      ];
+    };
+    expect(row(10)).toEqual([450, 150, 0, 2, 0, 0, 0]);
+    expect(row(20)).toEqual([340, 60, 0, 1, 1, 1, 60]);
+    expect(row(30)).toEqual([110, 100, 240, 2, 1, 1, 100]);
+    expect(row(40)).toEqual([150, 0, 0, 1, 0, 0, 0]);
+  });
+
+  it('gives the same answer for any page split and any interleaving of CPUs', () => {
+    const want = run(pages);
+    for (let seed = 1; seed <= 20; seed++) {
+      const rnd = seededRandom(seed);
+      const split = schedPages(SCRIPT, 1 + Math.floor(rnd() * 4));
+      const order = interleave([split.get(0)!, split.get(1)!], rnd);
+      expect(run(order)).toEqual(want);
+    }
+  });
+
+  it('holds records back until every known CPU has caught up (the horizon)', () => {
+    const v = view();
+    for (const p of byCpu.get(0)!) v.handlePage(p);
+    expect(v.data().pendingRecords).toBe(5);
+    expect(rows(v.data(), 0)).toEqual([]);
+    for (const p of byCpu.get(1)!) v.handlePage(p);
+    // Horizon = min(last ts of CPU 0, of CPU 1) = 700: everything before it is processed.
+    const d = v.data();
+    expect(d.horizonNs).toBe(700);
+    expect(d.pendingRecords).toBe(1);
+    expect(d.lateRecords).toBe(0);
+  });
+
+  it('learns comms from sched records', () => {
+    const comms = new CommTable();
+    const v = new SchedView(comms);
+    v.setSchema(schedSchema(reg), true);
+    for (const p of schedPages(SCRIPT, 3, reg, new Map([[20, 'worker-20']])).get(1)!)
+      v.handlePage(p);
+    expect(comms.get(20)).toBe('worker-20');
+    expect(comms.get(30)).toBe('task30');
+    expect(comms.get(0)).toBe('<idle>');
+  });
+});
+
+describe('SchedView on real captures', () => {
+  const cpu0 = capturePages('mixed-cpu0.raw', 0);
+  const cpu1 = capturePages('mixed-cpu1.raw', 1);
+  const switchId = reg.byName('sched', 'sched_switch')!.id;
+
+  it('cuts one slice per sched_switch, sorted and not overlapping, in any interleaving', () => {
+    const want = run([...cpu0, ...cpu1]);
+    for (const [cpu, pages] of [
+      [0, cpu0],
+      [1, cpu1],
+    ] as const) {
+      let switches = 0;
+      let firstIsSwitch = false;
+      for (const p of pages) {
+        const v = new DataView(p.bytes.buffer, p.bytes.byteOffset);
+        for (let i = 0; i < p.columns.length; i++) {
+          const isSwitch = v.getUint16(p.columns.payloadOffset[i], true) === switchId;
+          if (p === pages[0] && i === 0) firstIsSwitch = isSwitch;
+          if (isSwitch) switches++;
+        }
+      }
+      const s = want.cpus.find((c) => c.cpu === cpu)!.slices;
+      const closed = Array.from(s.endState).filter((x) => x !== -1).length;
+      // Each switch closes one slice, except a switch that is the CPU's very first event.
+      expect(closed).toBe(switches - (firstIsSwitch ? 1 : 0));
+      for (let i = 1; i < s.length; i++)
+        expect(s.startNs[i]).toBeGreaterThanOrEqual(s.endNs[i - 1]);
+    }
+    expect(want.cpus[0].histogram.count + want.cpus[1].histogram.count).toBeGreaterThan(100);
+    for (let seed = 1; seed <= 3; seed++)
+      expect(run(interleave([cpu0, cpu1], seededRandom(seed)))).toEqual(want);
+  });
+});
