@@ -10,10 +10,12 @@
  * 'data' and 'stats' throttled to ≤ 4/s each (notifier.ts).
  */
 import {transfer} from 'comlink';
-import type {WebSocketConstructor} from './connection.ts';
+import type {HelloInfo, ServerStats} from '../core/protocol.ts';
+import type {ConnectionState, WebSocketConstructor} from './connection.ts';
 import type {EventFilter, EventListPage, EventListQuery} from './event-list.ts';
 import type {EventRef} from './event-ref.ts';
 import {LiveFeed} from './live-feed.ts';
+import type {CpuLoss} from './loss.ts';
 import type {CpuStats} from './meta-stats.ts';
 import {Notifier, type Listener, type TimerApi} from './notifier.ts';
 import type {DecodedPage} from './page-sink.ts';
@@ -37,6 +39,17 @@ export type {
   CpuStats,
 };
 export type {EventDetail, EventCounts, WindowSummary, EventRef, TraceMetadata};
+export type {HelloInfo, ServerStats, CpuLoss};
+
+/** The live connection as the reader loop sees it. */
+export interface ConnectionInfo {
+  state: ConnectionState;
+  hello: HelloInfo | undefined;
+  serverStats: ServerStats | undefined;
+  /** Per CPU: kernel loss, delivery gaps, resets, decode errors (worker/loss.ts). */
+  loss: CpuLoss[];
+  decodeErrors: number;
+}
 export type {Notification, ConnectionStateName} from './notifier.ts';
 
 /** An answer and the data version it was computed from. */
@@ -97,6 +110,22 @@ export function createWorkerApi(deps: ApiDeps = {}) {
     disconnect(): void {
       feed?.stop();
       feed = undefined;
+    },
+
+    /** The server's HELLO of the current connection (undefined before / without one). */
+    hello(): Answer<HelloInfo | undefined> {
+      return answer(feed?.hello);
+    },
+
+    /** Connection state, HELLO, server STATS and the reader loop's loss figures. */
+    connection(): Answer<ConnectionInfo> {
+      return answer({
+        state: feed?.state ?? 'closed',
+        hello: feed?.hello,
+        serverStats: feed?.serverStats,
+        loss: feed?.loss() ?? [],
+        decodeErrors: feed?.decodeErrors ?? 0,
+      });
     },
 
     /** Load a trace without a server (tests, files): metadata, then pages, then `end`. */

@@ -117,7 +117,6 @@ interface Seq {
 export class EventList {
   private key = '';
   private idx: CpuIndex[] = [];
-  private filter: EventFilter = {};
   /** 1 at each selected type id (a mask: ~5x faster than Set.has per event). */
   private typeOk: Uint8Array | undefined;
   private pidOk: Set<number> | undefined;
@@ -143,7 +142,8 @@ export class EventList {
     let total = 0;
     for (const s of seqs) total += s.length;
     let cursors: number[];
-    if ('index' in q.from) cursors = cursorsAtRank(seqs, Math.max(0, Math.min(q.from.index, total)));
+    if ('index' in q.from)
+      cursors = cursorsAtRank(seqs, Math.max(0, Math.min(q.from.index, total)));
     else {
       const t = q.from.tsNs;
       cursors = seqs.map((s) => bound(s, t, false));
@@ -178,11 +178,15 @@ export class EventList {
   /** Bring the per-CPU lists up to date with the store for filter `f`. */
   private update(f: EventFilter): void {
     const pidOk = this.pidFilter(f);
-    const key = JSON.stringify([f.cpus ?? null, f.events ?? null, f.text ?? '', pidOk ? [...pidOk].sort() : null]);
+    const key = JSON.stringify([
+      f.cpus ?? null,
+      f.events ?? null,
+      f.text ?? '',
+      pidOk ? [...pidOk].sort() : null,
+    ]);
     if (key !== this.key) {
       this.reset();
       this.key = key;
-      this.filter = f;
       this.typeOk = undefined;
       if (f.events) {
         this.typeOk = new Uint8Array(65536);
@@ -265,7 +269,8 @@ export class EventList {
 
 /** A list of one CPU's events as a Seq; no list = every event of the table. */
 function seqOf(cpu: number, t: CpuTable, list: AbsList | undefined): Seq {
-  if (!list) return {cpu, length: t.length, abs: (k) => t.firstAbs + k, ts: (k) => t.tsNs[t.head + k]};
+  if (!list)
+    return {cpu, length: t.length, abs: (k) => t.firstAbs + k, ts: (k) => t.tsNs[t.head + k]};
   return {cpu, length: list.length, abs: (k) => list.at(k), ts: (k) => t.tsNs[t.pos(list.at(k))]};
 }
 

@@ -2,7 +2,10 @@ import {describe, expect, it} from 'vitest';
 import {COLUMN_BYTES_PER_EVENT} from './cpu-table.ts';
 import {EventStore} from './event-store.ts';
 import type {DecodedPage} from './page-sink.ts';
-import {capturePages, interleave, seededRandom} from './testing/capture-pages.ts';
+import {X86_64_4K} from '../core/page-layout.ts';
+import {buildSubbuf, payload} from '../core/testing/page-builder.ts';
+import {bigTracePages} from './testing/big-trace.ts';
+import {capturePages, decodePage, interleave, seededRandom} from './testing/capture-pages.ts';
 
 /** The obvious slow implementation: counts by (cpu, common_type) straight from page bytes. */
 function slowCounts(pages: DecodedPage[]): Map<string, number> {
@@ -88,11 +91,14 @@ describe('EventStore on real capture pages', () => {
       expect(storeCounts(s)).toEqual(slowCounts(kept));
       expect(columnCounts(s)).toEqual(slowCounts(kept));
       expect(s.evicted.events + s.eventCount).toBe(43924 + 43756);
-      const live = kept.reduce(
-        (n, p) => n + p.bytes.byteLength + p.columns.length * COLUMN_BYTES_PER_EVENT,
-        0,
-      );
-      expect(s.liveBytes).toBe(live);
+      const pageBytes = kept.reduce((n, p) => n + p.bytes.byteLength, 0);
+      const tables = [s.table(0)!, s.table(1)!];
+      const colBytes = tables.reduce((n, t) => n + t.tsNs.length * COLUMN_BYTES_PER_EVENT, 0);
+      expect(s.pageBytes).toBe(pageBytes);
+      expect(s.liveBytes).toBe(pageBytes + colBytes);
+      // Column slack stays bounded (reserve: ≤ 1.25 × what was needed, or a slide).
+      for (const t of tables)
+        expect(t.tsNs.length).toBeLessThanOrEqual(Math.max(4096, 2 * t.length + 2048));
     }
   });
 
@@ -133,19 +139,54 @@ describe('EventStore on real capture pages', () => {
     expect(v.getInt32(pl.offset + 4, true)).toBe(t.pid[t.pos(abs)]);
   });
 
-  it('measures bytes per event and events per 256 MiB', () => {
+  it('charges a sub-buffer delivered in several slices once', () => {
+    const recs = Array.from({length: 6}, (_, i) => ({
+      kind: 'data' as const,
+      delta: 10,
+      payload: payload(7, 100 + i, [i, 0, 0, 0]),
+    }));
+    // Slices as the server cuts them: header + committed data so far; new records from `from`.
+    const whole = (n: number) => buildSubbuf(X86_64_4K, recs.slice(0, n), {timestamp: 5000});
+    const sizeOf = (n: number) => 16 + n * 16; // 4-byte header + 12-byte payload each
+    const slices = [2, 4, 6].map((n) => whole(n).slice(0, sizeOf(n)));
     const s = new EventStore();
-    const pages = [...mixed0, ...mixed1];
-    for (const p of pages) s.handlePage(p);
-    const perEvent = s.liveBytes / s.eventCount;
-    const markers = new EventStore();
-    for (const p of capturePages('markers-cpu1.raw', 1)) markers.handlePage(p);
-    const perMarker = markers.liveBytes / markers.eventCount;
+    s.handlePage(decodePage(slices[0], 0, 0, 3));
+    s.handlePage(decodePage(slices[1], 0, 1, 3, sizeOf(2) - 16));
+    s.handlePage(decodePage(slices[2], 0, 2, 3, sizeOf(4) - 16));
+    expect(s.eventCount).toBe(6);
+    expect(s.pageBytes).toBe(sizeOf(6));
+    const t = s.table(0)!;
+    for (let abs = 0; abs < 6; abs++) {
+      const p = s.payload(0, abs)!;
+      expect(p.bytes).toBe(slices[2]);
+      expect(new DataView(p.bytes.buffer).getInt32(p.offset + 4, true)).toBe(100 + abs);
+      expect(t.pid[t.pos(abs)]).toBe(100 + abs);
+    }
+    // A new sub-buffer (other header time stamp) under the same id is not a continuation.
+    const other = buildSubbuf(X86_64_4K, recs.slice(0, 1), {timestamp: 9000}).slice(0, sizeOf(1));
+    s.handlePage(decodePage(other, 0, 3, 3));
+    expect(s.pageBytes).toBe(sizeOf(6) + sizeOf(1));
+    s.setMemoryCap(s.columnBytes + sizeOf(1));
+    expect(s.eventCount).toBe(1);
+    expect(s.pageBytes).toBe(sizeOf(1));
+  });
+
+  it('measures bytes per event in a full window (steady state at the cap)', () => {
+    const cap = 64 * 2 ** 20;
+    const s = new EventStore({memoryCapBytes: cap});
+    const [c0, c1] = bigTracePages(1_200_000);
+    for (let i = 0; i < c0.length; i++) {
+      for (const p of [c0[i], c1[i]]) if (p) s.handlePage({...p, bytes: p.bytes.slice()});
+      expect(s.liveBytes).toBeLessThanOrEqual(cap);
+    }
+    expect(s.evicted.events).toBeGreaterThan(0);
+    const n = s.eventCount;
     console.log(
-      `columns ${COLUMN_BYTES_PER_EVENT} B/event; window incl. page bytes: mixed ${perEvent.toFixed(1)} B/event ` +
-        `(${((256 * 2 ** 20) / perEvent / 1e6).toFixed(2)} M events per 256 MiB), markers ${perMarker.toFixed(1)} B/event ` +
-        `(${((256 * 2 ** 20) / perMarker / 1e6).toFixed(2)} M per 256 MiB)`,
+      `full ${cap / 2 ** 20} MiB window: ${n} events, ${(s.liveBytes / n).toFixed(1)} B/event ` +
+        `(columns ${(s.columnBytes / n).toFixed(1)} incl. slack, pages ${(s.pageBytes / n).toFixed(1)}) ` +
+        `→ ${((n * (256 * 2 ** 20)) / cap / 1e6).toFixed(2)} M events per 256 MiB`,
     );
     expect(COLUMN_BYTES_PER_EVENT).toBeLessThanOrEqual(24);
+    expect(s.columnBytes / n).toBeLessThan(COLUMN_BYTES_PER_EVENT * 1.6);
   });
 });

@@ -3,8 +3,8 @@
  * the reader loop, inside a rolling window capped in bytes.
  *
  * Memory model (what the cap counts): the page bytes kept whole (the payload arena: every field
- * can be decoded later from them) plus 23 column bytes per live event. When the sum passes the
- * cap, whole pages are evicted, always the one whose newest event is oldest across CPUs, so
+ * can be decoded later from them) plus the columns' allocated capacity (23 bytes per event and
+ * up to ~25 % slack). When the sum passes the cap, whole pages are evicted, always the one whose newest event is oldest across CPUs, so
  * every CPU keeps about the same time span. Eviction is counted separately: it is the third
  * loss figure, "window eviction, not loss" (architecture.md).
  *
@@ -34,8 +34,10 @@ export class EventStore implements PageSink {
   littleEndian: boolean;
   /** Bumped on every change of the window (append, evict, reset). */
   version = 0;
-  /** Live bytes: page bytes + column bytes of live events. */
-  liveBytes = 0;
+  /** Bytes of page payloads in the window (each sub-buffer charged once). */
+  pageBytes = 0;
+  /** Bytes allocated by the columns of all CPUs (capacity × 23). */
+  columnBytes = 0;
   readonly evicted: EvictionCounts = {pages: 0, events: 0, bytes: 0};
   readonly evictedByCpu: EvictionCounts[] = [];
   /** Events appended since reset (whether or not still in the window). */
@@ -64,7 +66,8 @@ export class EventStore implements PageSink {
   reset(): void {
     this.tables = [];
     this.typeCountsByCpu = [];
-    this.liveBytes = 0;
+    this.pageBytes = 0;
+    this.columnBytes = 0;
     this.evicted.pages = this.evicted.events = this.evicted.bytes = 0;
     this.evictedByCpu.length = 0;
     this.totalEvents = 0;
@@ -89,6 +92,7 @@ export class EventStore implements PageSink {
     if (!t) {
       t = new CpuTable(cpu);
       this.tables[cpu] = t;
+      this.columnBytes += t.columnBytes();
       this.typeCountsByCpu[cpu] = new Uint32Array(512);
       this.evictedByCpu[cpu] = {pages: 0, events: 0, bytes: 0};
     }
@@ -102,7 +106,9 @@ export class EventStore implements PageSink {
     const bytes = page.bytes;
     const le = this.littleEndian;
     const prev = t.newestPage();
+    const colBefore = t.columnBytes();
     t.reserve(n);
+    this.columnBytes += t.columnBytes() - colBefore;
     const firstAbs = t.endAbs;
     let at = t.tail;
     const tsCol = t.tsNs;
@@ -121,7 +127,7 @@ export class EventStore implements PageSink {
       let type = 0;
       let pid = 0;
       let flags = 0;
-      if (len >= 8) {
+      if (len >= 8 && o + 8 <= bytes.length) {
         if (le) {
           type = bytes[o] | (bytes[o + 1] << 8);
           pid = bytes[o + 4] | (bytes[o + 5] << 8) | (bytes[o + 6] << 16) | (bytes[o + 7] << 24);
@@ -132,7 +138,8 @@ export class EventStore implements PageSink {
         flags = bytes[o + 2];
       } else {
         this.shortRecords++;
-        if (len >= 2) type = le ? bytes[o] | (bytes[o + 1] << 8) : (bytes[o] << 8) | bytes[o + 1];
+        if (len >= 2 && o + 2 <= bytes.length)
+          type = le ? bytes[o] | (bytes[o + 1] << 8) : (bytes[o] << 8) | bytes[o + 1];
       }
       pidCol[at] = pid;
       typeCol[at] = type;
@@ -162,7 +169,7 @@ export class EventStore implements PageSink {
     if (n > 0 && prev) this.shareContinuation(t, rec);
     t.pages.push(rec);
     t.pageBytes += rec.cost;
-    this.liveBytes += rec.cost + n * COLUMN_BYTES_PER_EVENT;
+    this.pageBytes += rec.cost;
     this.totalEvents += n;
     this.evictToCap();
     this.version++;
@@ -184,7 +191,7 @@ export class EventStore implements PageSink {
       if (ob === nb || ob.byteLength > nb.byteLength || !sameHeaderTs(ob, nb)) break;
       p.bytes = nb;
       t.pageBytes -= p.cost;
-      this.liveBytes -= p.cost;
+      this.pageBytes -= p.cost;
       p.cost = 0;
     }
   }
@@ -210,6 +217,7 @@ export class EventStore implements PageSink {
   private evictToCap(): boolean {
     let any = false;
     while (this.liveBytes > this.capBytes) {
+      // Column capacity shrinks at the next append (CpuTable.reserve); pages go now.
       let victim: CpuTable | undefined;
       let victimTs = Infinity;
       for (const t of this.tables) {
@@ -225,8 +233,11 @@ export class EventStore implements PageSink {
       const pos = victim.pos(p.firstAbs);
       for (let i = pos, end = pos + p.count; i < end; i++) counts[victim.type[i]]--;
       victim.evictOldestPage();
+      const colBefore = victim.columnBytes();
+      victim.shrinkToFit();
+      this.columnBytes += victim.columnBytes() - colBefore;
       const bytes = p.cost + p.count * COLUMN_BYTES_PER_EVENT;
-      this.liveBytes -= bytes;
+      this.pageBytes -= p.cost;
       const e = this.evictedByCpu[victim.cpu];
       e.pages++;
       e.events += p.count;
@@ -272,11 +283,9 @@ export class EventStore implements PageSink {
     return {bytes: page.bytes, offset: t.payloadOffset[i], len: t.payloadLen[i]};
   }
 
-  /** Bytes allocated by columns and pages (≥ liveBytes: column capacity is doubled). */
-  allocatedBytes(): number {
-    let n = 0;
-    for (const t of this.tables) if (t) n += t.allocatedColumnBytes() + t.pageBytes;
-    return n;
+  /** What the cap bounds: page bytes + allocated column bytes. */
+  get liveBytes(): number {
+    return this.pageBytes + this.columnBytes;
   }
 }
 

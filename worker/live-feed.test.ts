@@ -75,6 +75,10 @@ describe('connect: serve (sim source) → WebSocket → reader loop → store', 
         expect(c.totals.kernelLostEvents).toBe(0);
         expect(c.totals.deliveryGapSlices).toBe(0);
       }
+      const info = api.connection().data;
+      expect(info.state).toBe('open');
+      expect(api.hello().data?.cpus).toEqual(s.cpus.map((c) => c.cpu));
+      expect(info.loss.every((l) => l.unexplainedSlices === 0 && l.decodeErrors === 0)).toBe(true);
       const sched = api.sched().data;
       expect(sched.cpus.some((c) => c.slices.length > 0)).toBe(true);
     } finally {

@@ -8,7 +8,7 @@
  * META frames are parsed once more here for the statistics view (80 bytes, a few per second).
  */
 import {parseMetaPage} from '../core/meta-page.ts';
-import {FrameType, type HelloInfo, type ServerFrame} from '../core/protocol.ts';
+import {FrameType, type HelloInfo, type ServerFrame, type ServerStats} from '../core/protocol.ts';
 import type {EventColumns} from '../core/subbuffer.ts';
 import {
   Connection,
@@ -16,6 +16,7 @@ import {
   type ConnectionState,
   type WebSocketConstructor,
 } from './connection.ts';
+import type {CpuLoss} from './loss.ts';
 import type {DecodedPage, LossFigures} from './page-sink.ts';
 import {ReaderLoop} from './reader-loop.ts';
 import type {Session} from './session.ts';
@@ -43,7 +44,10 @@ export function socketUrl(url: string, token: string): string {
 export class LiveFeed {
   private readonly loop: ReaderLoop;
   private readonly conn: Connection;
-  private hello: HelloInfo | undefined;
+  /** The server's HELLO (source, CPUs, sub-buffers, clock), once connected. */
+  hello: HelloInfo | undefined;
+  /** The server's latest STATS (about once a second). */
+  serverStats: ServerStats | undefined;
   private frame: ServerFrame | undefined;
   private skippedBefore = 0;
   decodeErrors = 0;
@@ -70,6 +74,9 @@ export class LiveFeed {
           kallsyms: m.kallsyms,
           printkFormats: m.printkFormats,
         });
+      },
+      stats: (st) => {
+        this.serverStats = st;
       },
       notice: (n) => {
         if (n.kind === 'end') session.flush();
@@ -111,6 +118,11 @@ export class LiveFeed {
 
   get state(): ConnectionState {
     return this.conn.state;
+  }
+
+  /** The reader loop's loss figures of every CPU seen (copies). */
+  loss(): CpuLoss[] {
+    return this.loop.cpuList().map((cpu) => ({...this.loop.loss(cpu)}));
   }
 
   private onEvents(

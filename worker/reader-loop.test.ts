@@ -12,6 +12,8 @@ import {
   type HelloInfo,
 } from '../core/protocol.ts';
 import {SimSource} from '../server/sources/sim/sim-source.ts';
+import {X86_64_4K} from '../core/page-layout.ts';
+import {buildSubbuf, payload} from '../core/testing/page-builder.ts';
 import {ReaderLoop} from './reader-loop.ts';
 
 /** A sim source plus everything needed to turn its reads into server frames. */
@@ -281,5 +283,49 @@ describe('reader loop', () => {
     const {frames: other} = await scenario({cpus: 1, session: 's2'});
     c.feed(other);
     expect(c.loop.loss(0).events).toBe(0);
+  });
+
+  it('read source (no ids, no META): MISSED flags give the kernel loss; bad pages are counted', async () => {
+    const {frames} = await scenario({cpus: 1});
+    const hello = decodeServerFrame(frames[0]);
+    if (hello.type !== 1) throw new Error('type');
+    const readHello = encodeHello({...hello.hello, source: 'read', nrSubbufs: 0, sessionId: 'r'});
+    const ev = (pid: number) => ({
+      kind: 'data' as const,
+      delta: 10,
+      payload: payload(5, pid, new Array(16).fill(65)),
+    });
+    const pages = [
+      buildSubbuf(X86_64_4K, [ev(1), ev(2)], {timestamp: 1000}),
+      buildSubbuf(X86_64_4K, [ev(3)], {timestamp: 2000, storedLost: 62}),
+      buildSubbuf(X86_64_4K, [ev(4), ev(5)], {timestamp: 3000, missedEvents: true}),
+    ];
+    const bad = pages[0].slice(0, 100);
+    new DataView(bad.buffer).setUint32(8, 4000, true); // commit past the bytes given
+    const c = collector();
+    const lost: number[] = [];
+    const loop = new ReaderLoop({
+      events: (_cpu, _b, _cols, _s, count, lostBefore) => lost.push(lostBefore, count),
+      error: () => {},
+    });
+    const all = [
+      readHello,
+      frames[1],
+      ...pages.map((p, i) => encodeSubbuf(0, -1, i, 0, p)),
+      encodeSubbuf(0, -1, 3, 0, bad),
+    ];
+    c.feed(all);
+    all.forEach((f) => loop.handle(decodeServerFrame(f)));
+    expect(lost).toEqual([0, 2, 62, 1, -1, 2]);
+    const l = c.loop.loss(0);
+    expect(l).toMatchObject({
+      events: 5,
+      missedStoredEvents: 62,
+      missedUnknownSubbufs: 1,
+      decodeErrors: 1,
+      ringModelValid: false,
+    });
+    expect(c.loop.kernelLost(0)).toBe(62);
+    expect(c.errors).toHaveLength(1);
   });
 });

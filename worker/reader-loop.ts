@@ -117,11 +117,18 @@ export class ReaderLoop {
       case FrameType.HELLO:
         return this.onHello(f.hello);
       case FrameType.METADATA:
-        this.layout = pageLayoutFromHeaderPage(
-          f.metadata.headerPage,
-          this.hello?.littleEndian ?? true,
-          'METADATA header_page',
-        );
+        try {
+          this.layout = pageLayoutFromHeaderPage(
+            f.metadata.headerPage,
+            this.hello?.littleEndian ?? true,
+            'METADATA header_page',
+          );
+        } catch (e) {
+          // Without a layout every slice counts as a decode error until valid metadata comes.
+          this.layout = undefined;
+          if (!isDecodeError(e)) throw e;
+          this.h.error?.(-1, e);
+        }
         this.h.metadata?.(f.metadata);
         return;
       case FrameType.NOTICE:

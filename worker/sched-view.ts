@@ -11,54 +11,21 @@
  * processed on arrival and counted as `lateRecords`. `flush()` processes everything (end of a
  * replay, tests).
  *
- * Task states (per pid, pid 0 = idle excluded from task totals):
- *   sleeping ──waking/wakeup──▶ runnable(wakeup) ──switch-in──▶ running ──switch-out──┐
- *       ▲                       runnable(preempted, prev_state R) ◀──────────────────┤
- *       └──────────────────────────────────────────── prev_state S/D/… ◀─────────────┘
- * Wakeup latency = switch-in − first wakeup after the task went to sleep; it goes into the
- * histogram of the CPU the task was switched in on.
+ * Per-task states and totals live in task-states.ts, slices in slice-table.ts; each wakeup
+ * latency also goes into the histogram of the CPU the task was switched in on.
  */
 import type {CommTable} from './comm-table.ts';
 import {ColumnSet, type Column} from './growable.ts';
 import {LatencyHistogram, type HistogramData} from './latency-histogram.ts';
 import type {DecodedPage, PageSink} from './page-sink.ts';
 import {SchedKind, type SchedSchema} from './sched-schema.ts';
+import {SliceTable, copySlices, type OpenSlice, type SliceColumnsOut} from './slice-table.ts';
+import {TaskStates, WaitKind, type TaskTotals} from './task-states.ts';
 
-/** How a slice's task came to run: what `waitNs` measures. */
-export const WaitKind = {UNKNOWN: 0, WAKEUP: 1, PREEMPTED: 2, START: 3} as const;
-const RUNNING = 1;
-const RUNNABLE = 2;
-const SLEEPING = 3;
-/** prev_state bits of real sleep states (TASK_REPORT); 0 = running (preempted). */
-const STATE_SLEEP_MASK = 0xff;
+export {WaitKind};
+export type {SliceColumnsOut, TaskTotals};
 
 export const DEFAULT_QUIET_LAG_NS = 1e9;
-
-class TaskRec {
-  state = 0;
-  sinceNs = 0;
-  waitKind: number = WaitKind.UNKNOWN;
-  runningNs = 0;
-  runnableNs = 0;
-  sleepingNs = 0;
-  switchIns = 0;
-  wakeups = 0;
-  latencyCount = 0;
-  latencySumNs = 0;
-  latencyMaxNs = 0;
-}
-
-/** Per-CPU running slices. endState = prev_state at switch-out (-1 while still running). */
-export class SliceTable {
-  readonly rows = new ColumnSet();
-  readonly startNs = this.rows.add(Float64Array);
-  readonly endNs = this.rows.add(Float64Array);
-  readonly pid = this.rows.add(Int32Array);
-  readonly endState = this.rows.add(Int32Array);
-  /** Time runnable before this slice (wakeup latency or preempted wait), -1 unknown. */
-  readonly waitNs = this.rows.add(Float64Array);
-  readonly waitKind = this.rows.add(Uint8Array);
-}
 
 class CpuState {
   readonly slices = new SliceTable();
@@ -80,29 +47,6 @@ class CpuState {
   constructor(readonly cpu: number) {}
 }
 
-export interface SliceColumnsOut {
-  length: number;
-  startNs: Float64Array;
-  endNs: Float64Array;
-  pid: Int32Array;
-  endState: Int32Array;
-  waitNs: Float64Array;
-  waitKind: Uint8Array;
-}
-
-export interface TaskTotals {
-  length: number;
-  pid: Int32Array;
-  runningNs: Float64Array;
-  runnableNs: Float64Array;
-  sleepingNs: Float64Array;
-  switchIns: Float64Array;
-  wakeups: Float64Array;
-  latencyCount: Float64Array;
-  latencySumNs: Float64Array;
-  latencyMaxNs: Float64Array;
-}
-
 export interface SchedData {
   /** Records before this time (all CPUs) are processed. */
   horizonNs: number;
@@ -117,7 +61,7 @@ export class SchedView implements PageSink {
   private le = true;
   private cpuStates: (CpuState | undefined)[] = [];
   private knownCpus: number[] = [];
-  private tasks = new Map<number, TaskRec>();
+  private readonly tasks = new TaskStates();
   private globalFirstTsNs = Infinity;
   private lastProcessedTsNs = -Infinity;
   horizonNs = -Infinity;
@@ -259,103 +203,43 @@ export class SchedView implements PageSink {
       if (best.pKind.array[r] === SchedKind.SWITCH) {
         this.onSwitch(best, bestTs, best.pA.array[r], best.pB.array[r], best.pState.array[r]);
       } else {
-        this.onWakeup(bestTs, best.pA.array[r]);
+        this.tasks.wakeup(bestTs, best.pA.array[r]);
       }
       p.dropBefore(r + 1);
     }
   }
 
-  private task(pid: number): TaskRec {
-    let t = this.tasks.get(pid);
-    if (!t) this.tasks.set(pid, (t = new TaskRec()));
-    return t;
-  }
-
-  private onWakeup(ts: number, pid: number): void {
-    if (pid === 0) return;
-    const t = this.task(pid);
-    if (t.state === RUNNING) return;
-    if (t.state === RUNNABLE) return; // already woken (waking then wakeup) or preempted
-    if (t.state === SLEEPING) t.sleepingNs += ts - t.sinceNs;
-    t.state = RUNNABLE;
-    t.sinceNs = ts;
-    t.waitKind = WaitKind.WAKEUP;
-    t.wakeups++;
-  }
-
   private onSwitch(cs: CpuState, ts: number, prev: number, next: number, state: number): void {
-    // Close the running slice of this CPU.
-    const sl = cs.slices;
-    if (cs.curPid >= 0 || cs.firstTsNs < ts) {
-      if (cs.curPid >= 0 && cs.curPid !== prev) this.mismatchedSwitches++;
-      const row = sl.rows.beginRow();
-      sl.startNs.array[row] = cs.curPid >= 0 ? cs.curStartNs : cs.firstTsNs;
-      sl.endNs.array[row] = ts;
-      sl.pid.array[row] = cs.curPid >= 0 ? cs.curPid : prev;
-      sl.endState.array[row] = state;
-      sl.waitNs.array[row] = cs.curPid >= 0 ? cs.curWaitNs : -1;
-      sl.waitKind.array[row] = cs.curPid >= 0 ? cs.curWaitKind : WaitKind.START;
+    // Close the slice running on this CPU (the first switch seen closes one from the CPU's
+    // first event, for prev_pid).
+    if (cs.curPid >= 0) {
+      if (cs.curPid !== prev) this.mismatchedSwitches++;
+      cs.slices.push(cs.curStartNs, ts, cs.curPid, state, cs.curWaitNs, cs.curWaitKind);
+    } else if (cs.firstTsNs < ts) {
+      cs.slices.push(cs.firstTsNs, ts, prev, state, -1, WaitKind.START);
     }
-    if (prev !== 0) {
-      const t = this.task(prev);
-      if (t.state === RUNNING) t.runningNs += ts - t.sinceNs;
-      t.state = (state & STATE_SLEEP_MASK) === 0 ? RUNNABLE : SLEEPING;
-      t.waitKind = t.state === RUNNABLE ? WaitKind.PREEMPTED : WaitKind.UNKNOWN;
-      t.sinceNs = ts;
-    }
-    let waitNs = -1;
-    let waitKind: number = WaitKind.UNKNOWN;
-    if (next !== 0) {
-      const t = this.task(next);
-      if (t.state === RUNNABLE) {
-        waitNs = ts - t.sinceNs;
-        waitKind = t.waitKind;
-        t.runnableNs += waitNs;
-        if (waitKind === WaitKind.WAKEUP) {
-          cs.histogram.add(waitNs);
-          t.latencyCount++;
-          t.latencySumNs += waitNs;
-          if (waitNs > t.latencyMaxNs) t.latencyMaxNs = waitNs;
-        }
-      } else if (t.state === SLEEPING) {
-        t.sleepingNs += ts - t.sinceNs;
-      }
-      t.state = RUNNING;
-      t.sinceNs = ts;
-      t.switchIns++;
-    }
+    const tasks = this.tasks;
+    tasks.switchOut(ts, prev, state);
+    const latency = tasks.switchIn(ts, next);
+    if (latency >= 0) cs.histogram.add(latency);
     cs.curPid = next;
     cs.curStartNs = ts;
-    cs.curWaitNs = waitNs;
-    cs.curWaitKind = waitKind;
+    cs.curWaitNs = tasks.waitNs;
+    cs.curWaitKind = tasks.waitKind;
   }
 
   /** Drop slices that ended before `tsNs` on `cpu` (the window's oldest event). */
   trim(cpu: number, tsNs: number): void {
-    const cs = this.cpuStates[cpu];
-    if (!cs) return;
-    const rows = cs.slices.rows;
-    const end = cs.slices.endNs.array;
-    let h = rows.head;
-    while (h < rows.length && end[h] < tsNs) h++;
-    rows.dropBefore(h);
+    this.cpuStates[cpu]?.slices.trimBefore(tsNs);
   }
 
   /** Live slice table of `cpu` (no copy; rows head..length-1) and the open slice. */
-  slicesOf(
-    cpu: number,
-  ):
-    | {
-        table: SliceTable;
-        open:
-          | {startNs: number; endNs: number; pid: number; waitNs: number; waitKind: number}
-          | undefined;
-      }
-    | undefined {
+  slicesOf(cpu: number): {table: SliceTable; open: OpenSlice | undefined} | undefined {
     const cs = this.cpuStates[cpu];
     if (!cs) return undefined;
-    let open;
+    let open: OpenSlice | undefined;
     if (cs.curPid >= 0) {
+      // Up to the CPU's last event, but not past a switch still waiting for the horizon.
       const p = cs.pending;
       const nextPending = p.head < p.length ? cs.pTs.array[p.head] : Infinity;
       const endNs = Math.min(cs.lastTsNs, nextPending);
@@ -396,64 +280,10 @@ export class SchedView implements PageSink {
   /** Slices of `cpu` as fresh columns (the open slice last, endState -1). */
   copySlices(cpu: number): SliceColumnsOut {
     const s = this.slicesOf(cpu);
-    const rows = s ? s.table.rows : undefined;
-    const n = (rows ? rows.count : 0) + (s?.open ? 1 : 0);
-    const out: SliceColumnsOut = {
-      length: n,
-      startNs: new Float64Array(n),
-      endNs: new Float64Array(n),
-      pid: new Int32Array(n),
-      endState: new Int32Array(n),
-      waitNs: new Float64Array(n),
-      waitKind: new Uint8Array(n),
-    };
-    if (!s || !rows) return out;
-    const t = s.table;
-    const h = rows.head;
-    const m = rows.count;
-    out.startNs.set(t.startNs.array.subarray(h, h + m));
-    out.endNs.set(t.endNs.array.subarray(h, h + m));
-    out.pid.set(t.pid.array.subarray(h, h + m));
-    out.endState.set(t.endState.array.subarray(h, h + m));
-    out.waitNs.set(t.waitNs.array.subarray(h, h + m));
-    out.waitKind.set(t.waitKind.array.subarray(h, h + m));
-    if (s.open) {
-      out.startNs[m] = s.open.startNs;
-      out.endNs[m] = s.open.endNs;
-      out.pid[m] = s.open.pid;
-      out.endState[m] = -1;
-      out.waitNs[m] = s.open.waitNs;
-      out.waitKind[m] = s.open.waitKind;
-    }
-    return out;
+    return copySlices(s?.table, s?.open);
   }
 
   taskTotals(): TaskTotals {
-    const pids = [...this.tasks.keys()].sort((a, b) => a - b);
-    const n = pids.length;
-    const out: TaskTotals = {
-      length: n,
-      pid: Int32Array.from(pids),
-      runningNs: new Float64Array(n),
-      runnableNs: new Float64Array(n),
-      sleepingNs: new Float64Array(n),
-      switchIns: new Float64Array(n),
-      wakeups: new Float64Array(n),
-      latencyCount: new Float64Array(n),
-      latencySumNs: new Float64Array(n),
-      latencyMaxNs: new Float64Array(n),
-    };
-    pids.forEach((pid, i) => {
-      const t = this.tasks.get(pid)!;
-      out.runningNs[i] = t.runningNs;
-      out.runnableNs[i] = t.runnableNs;
-      out.sleepingNs[i] = t.sleepingNs;
-      out.switchIns[i] = t.switchIns;
-      out.wakeups[i] = t.wakeups;
-      out.latencyCount[i] = t.latencyCount;
-      out.latencySumNs[i] = t.latencySumNs;
-      out.latencyMaxNs[i] = t.latencyMaxNs;
-    });
-    return out;
+    return this.tasks.totals();
   }
 }

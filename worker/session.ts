@@ -61,12 +61,18 @@ export interface WindowSummary {
   totalEvents: number;
   memory: {
     capBytes: number;
+    /** What the cap bounds: pageBytes + columnBytes. */
     liveBytes: number;
-    allocatedBytes: number;
+    /** Sub-buffer bytes kept (the payload arena). */
+    pageBytes: number;
+    /** Allocated column capacity (23 B/event + slack). */
+    columnBytes: number;
     columnBytesPerEvent: number;
   };
   evicted: EvictionCounts;
   outOfOrderPages: number;
+  /** Malformed pages refused by the session (not counted as events). */
+  rejectedPages: number;
   shortRecords: number;
   /** Formats that failed to parse: "system/name: reason". */
   formatErrors: string[];
@@ -127,7 +133,14 @@ export class Session implements PageSink, StatsSink {
     this.changed();
   }
 
+  /** Pages refused as malformed (bad CPU number, columns outside the bytes). */
+  rejectedPages = 0;
+
   handlePage(page: DecodedPage): void {
+    if (!validPage(page)) {
+      this.rejectedPages++;
+      return;
+    }
     this.store.handlePage(page);
     this.sched.handlePage(page);
     this.stats.handlePage(page);
@@ -276,15 +289,32 @@ export class Session implements PageSink, StatsSink {
       memory: {
         capBytes: s.memoryCapBytes,
         liveBytes: s.liveBytes,
-        allocatedBytes: s.allocatedBytes(),
+        pageBytes: s.pageBytes,
+        columnBytes: s.columnBytes,
         columnBytesPerEvent: COLUMN_BYTES_PER_EVENT,
       },
       evicted: {...s.evicted},
       outOfOrderPages: s.outOfOrderPages,
+      rejectedPages: this.rejectedPages,
       shortRecords: s.shortRecords,
       formatErrors: this.formatErrors.slice(),
     };
   }
+}
+
+/** A CPU number the tables can index and columns that stay inside the page bytes. */
+function validPage(p: DecodedPage): boolean {
+  if (!Number.isInteger(p.cpu) || p.cpu < 0 || p.cpu >= 65536) return false;
+  const c = p.columns;
+  if (
+    c.tsNs.length < c.length ||
+    c.payloadOffset.length < c.length ||
+    c.payloadLen.length < c.length
+  )
+    return false;
+  const n = p.bytes.length;
+  for (let i = 0; i < c.length; i++) if (c.payloadOffset[i] + c.payloadLen[i] > n) return false;
+  return true;
 }
 
 /** Kernel long size from header_page's commit field (8 when absent or unreadable). */

@@ -16,7 +16,8 @@ import type {CommTable} from './comm-table.ts';
 import type {CpuTable} from './cpu-table.ts';
 import {eventRef} from './event-ref.ts';
 import type {EventStore} from './event-store.ts';
-import type {SchedView, SliceTable} from './sched-view.ts';
+import type {SchedView} from './sched-view.ts';
+import type {SliceTable} from './slice-table.ts';
 import type {TypeTable} from './type-table.ts';
 
 /** uPlot's rule: more events than this × widthPx in range → one mark per pixel column. */
@@ -141,7 +142,8 @@ function makeScratch(n: number) {
   };
 }
 function scratch(n: number): ReturnType<typeof makeScratch> {
-  if (scratchCols.f64a.length < n) scratchCols = makeScratch(Math.max(n, scratchCols.f64a.length * 2));
+  if (scratchCols.f64a.length < n)
+    scratchCols = makeScratch(Math.max(n, scratchCols.f64a.length * 2));
   return scratchCols;
 }
 
@@ -188,7 +190,9 @@ function gallop(a: Float64Array, lo: number, hi: number, x: number, upper: boole
     probe = lo + step;
     step *= 2;
   }
-  return upper ? upperBoundIn(a, prev, Math.min(probe, hi), x) : lowerBoundIn(a, prev, Math.min(probe, hi), x);
+  return upper
+    ? upperBoundIn(a, prev, Math.min(probe, hi), x)
+    : lowerBoundIn(a, prev, Math.min(probe, hi), x);
 }
 
 function sliceLod(

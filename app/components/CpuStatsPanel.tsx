@@ -34,7 +34,7 @@ export function CpuStatsPanel({s}: {s: CpuStatsView}) {
     <section className="panel cpu-panel" data-testid={`cpu-stats-${s.cpu}`}>
       <div className="panel-title">
         CPU {s.cpu}
-        {!hasMeta && <span className="muted"> · no meta page (read source)</span>}
+        {!hasMeta && <span className="muted"> · no meta page from this source</span>}
       </div>
       <div className="cpu-body">
         <div className="stat-grid">
@@ -76,7 +76,7 @@ export function CpuStatsPanel({s}: {s: CpuStatsView}) {
           />
           <Stat
             label="sub-buffers"
-            value={`${fmtInt(s.nrSubbufs)} × ${fmtBytes(s.subbufSize)}`}
+            value={s.nrSubbufs > 0 ? `${fmtInt(s.nrSubbufs)} × ${fmtBytes(s.subbufSize)}` : '—'}
             testId="stat-subbufs"
           />
           <Stat

@@ -16,6 +16,7 @@ export const ROW_H = 20;
 const MAX_SCROLL_PX = 4_000_000;
 const OVERSCAN = 10;
 const REFRESH_MS = 250;
+const INCOMPLETE_RETRY_MS = 50;
 
 export function EventList() {
   const {backend} = useData();
@@ -29,6 +30,7 @@ export function EventList() {
   const [first, setFirst] = useState(0);
   const [top, setTop] = useState(0);
   const [page, setPage] = useState<EventPage | null>(null);
+  const [retry, setRetry] = useState(0);
   const req = useRef(0);
   const total = page?.total ?? 0;
   const visible = Math.ceil(viewH / ROW_H);
@@ -66,7 +68,14 @@ export function EventList() {
     }
     const t = setTimeout(run, wait);
     return () => clearTimeout(t);
-  }, [backend, filters, follow, first, visible, dataVersion]);
+  }, [backend, filters, follow, first, visible, dataVersion, retry]);
+
+  // A text filter is matched under a time budget in the worker: ask again until complete.
+  useEffect(() => {
+    if (page?.complete !== false) return;
+    const t = setTimeout(() => setRetry((n) => n + 1), INCOMPLETE_RETRY_MS);
+    return () => clearTimeout(t);
+  }, [page]);
 
   // Follow: keep the scroll at the bottom.
   useEffect(() => {
@@ -112,12 +121,14 @@ export function EventList() {
 
   const rows = page?.rows ?? [];
   const pageFirst = page?.offset ?? 0;
-  const firstShown = follow ? Math.max(0, total - visible) : first;
+  // Following: the newest rows of the page (its total may already be ahead of the rows).
+  const firstShown = follow ? pageFirst + Math.max(0, rows.length - visible) : first;
   const selectedId = selection?.kind === 'event' ? selection.id : -1;
   return (
     <section className="panel event-list-panel">
       <div className="panel-title">
         Events <span className="muted num">{fmtInt(total)}</span>
+        {page?.complete === false && <span className="muted">matching…</span>}
         <span className="spacer" />
         <EventFilterBar />
         <button

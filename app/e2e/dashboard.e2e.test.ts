@@ -170,6 +170,16 @@ describe('dashboard e2e (sim source)', () => {
     await p2.screenshot({path: join(ART, 'wrong-token.png')});
     await p2.close();
   });
+
+  it('says so when the server goes away, and keeps the window browsable', async () => {
+    await server.stop();
+    await page.locator('[data-testid=server-gone-banner]').waitFor({timeout: 15_000});
+    expect(await page.locator('[data-testid=connection-state]').innerText()).toContain(
+      'disconnected',
+    );
+    expect(await page.locator('[data-testid=timeline-cpu-0]').count()).toBe(1);
+    await page.screenshot({path: join(ART, 'server-gone.png')});
+  });
 });
 
 describeKernel('dashboard e2e (live kernel, mmap source)', () => {

@@ -23,6 +23,12 @@ export interface Segment {
   lenArg: Arg | undefined;
   /** Length modifier count: -2 hh, -1 h, 0 none, 1 l/z, 2 ll/L. */
   ls: number;
+  /**
+   * Integer conversions of a plain field or `REC->field[constant]`: where to read the value
+   * (record offset and size 1/2/4/8), so the renderer can skip the evaluator. -1: none.
+   */
+  fastOffset: number;
+  fastSize: number;
 }
 
 export interface SegmentList {
@@ -76,8 +82,36 @@ function pointerExtLen(f: string, i: number): number {
   }
 }
 
+const isIntSize = (n: number): boolean => n === 1 || n === 2 || n === 4 || n === 8;
+
+/** [offset, size] of an argument that is a plain integer field read (see Segment.fastOffset). */
+function fastRead(a: Arg): [number, number] | undefined {
+  if (a.kind === 'field' && a.field && isIntSize(a.field.size))
+    return [a.field.offset, a.field.size];
+  if (a.kind === 'op' && a.text === '[') {
+    const base = a.left!;
+    const idx = a.right!;
+    const f = base.field;
+    if (base.kind === 'field' && f && idx.kind === 'atom' && /^[0-9]+$/.test(idx.text)) {
+      const i = Number(idx.text);
+      if (isIntSize(f.elementSize) && i < 0x10000)
+        return [f.offset + i * f.elementSize, f.elementSize];
+    }
+  }
+  return undefined;
+}
+
 function textSeg(text: string): Segment {
-  return {kind: 'text', text, spec: undefined, arg: undefined, lenArg: undefined, ls: 0};
+  return {
+    kind: 'text',
+    text,
+    spec: undefined,
+    arg: undefined,
+    lenArg: undefined,
+    ls: 0,
+    fastOffset: -1,
+    fastSize: 0,
+  };
 }
 
 /** Build the segment list for `format` with `args` (consumed in order). */
@@ -130,13 +164,17 @@ export function buildSegments(format: string, args: readonly Arg[]): SegmentList
           const text = format.slice(start, end + 1);
           const kind: SegKind = c === 'p' ? 'pointer' : c === 's' ? 'string' : 'digit';
           if (kind === 'digit' && (ls < -2 || ls > 2)) failed ??= `bad count (${ls})`;
+          const arg = args[argi++];
+          const fast = kind === 'digit' ? fastRead(arg) : undefined;
           segs.push({
             kind,
             text,
             spec: parseConv(text),
-            arg: args[argi++],
+            arg,
             lenArg,
             ls: kind === 'string' ? 0 : ls,
+            fastOffset: fast ? fast[0] : -1,
+            fastSize: fast ? fast[1] : 0,
           });
           i = end;
           done = true;

@@ -123,6 +123,30 @@ export function formatIntSmall(spec: ConvSpec, value: number, bits: number, star
   return finishInt(spec, star, negative, v === 0, v.toString(radix(conv)));
 }
 
+/**
+ * formatInt for a 64-bit value given as two u32 halves, without bigints where possible: values
+ * below 2^53, and any value in hex. Returns undefined when the bigint path is needed.
+ */
+export function formatInt64Halves(
+  spec: ConvSpec,
+  hi: number,
+  lo: number,
+  star = 0,
+): string | undefined {
+  const conv = spec.conv;
+  if (conv === 'c') return formatChar(spec, lo & 0xff, star);
+  const signed = conv === 'd' || conv === 'i';
+  if (signed && hi >= 0x80000000) return undefined;
+  if (hi < 0x200000) {
+    const v = hi * 4294967296 + lo;
+    return finishInt(spec, star, false, v === 0, v.toString(radix(conv)));
+  }
+  if (conv === 'x' || conv === 'X') {
+    return finishInt(spec, star, false, false, hi.toString(16) + lo.toString(16).padStart(8, '0'));
+  }
+  return undefined;
+}
+
 function radix(conv: string): number {
   return conv === 'x' || conv === 'X' ? 16 : conv === 'o' ? 8 : 10;
 }

@@ -26,7 +26,7 @@ import {
   prefixText,
   type ReplaceHandler,
 } from './plugins.ts';
-import {formatInt, formatIntSmall} from './printf.ts';
+import {formatInt, formatInt64Halves, formatIntSmall} from './printf.ts';
 
 interface Program {
   format: EventFormat;
@@ -147,13 +147,27 @@ export class EventRenderer {
         return s.text;
       case 'digit': {
         const star = s.lenArg ? Number(BigInt.asIntN(32, evalNum(s.lenArg, c))) : 0;
-        const a = s.arg!;
-        const f = a.kind === 'field' ? a.field : undefined;
-        if (f && (f.size === 1 || f.size === 2 || f.size === 4)) {
-          // Hot path: an int-sized field, read zero-extended as evalNum would, without bigints.
-          return formatIntSmall(s.spec!, c.readSmall(f.offset, f.size), LS_BITS[s.ls] ?? 64, star);
+        const bits = LS_BITS[s.ls] ?? 64;
+        if (s.fastSize > 0) {
+          // Hot path: a plain field (or constant-index element) read zero-extended as evalNum
+          // would, out of range as 0, without bigints where the value allows.
+          const at = s.fastOffset;
+          if (s.fastSize < 8 || at + 8 > c.size) {
+            return formatIntSmall(
+              s.spec!,
+              c.readSmall(at, s.fastSize < 8 ? s.fastSize : 0),
+              bits,
+              star,
+            );
+          }
+          const le = c.littleEndian;
+          const lo = c.view.getUint32(c.start + at + (le ? 0 : 4), le);
+          if (bits <= 32) return formatIntSmall(s.spec!, lo, bits, star);
+          const hi = c.view.getUint32(c.start + at + (le ? 4 : 0), le);
+          const text = formatInt64Halves(s.spec!, hi, lo, star);
+          if (text !== undefined) return text;
         }
-        return formatInt(s.spec!, evalNum(a, c), LS_BITS[s.ls] ?? 64, star);
+        return formatInt(s.spec!, evalNum(s.arg!, c), bits, star);
       }
       case 'pointer': {
         const plen = s.lenArg ? Number(BigInt.asIntN(32, evalNum(s.lenArg, c))) : 1;

@@ -203,6 +203,33 @@ describe('WebSocket', () => {
     await good.closed;
   });
 
+  it('refuses connections beyond the client limit with 1013', async () => {
+    const extra = new Fanout(sim, await sim.metadata(), {statsIntervalMs: 0});
+    const small = await startHttpServer({
+      host: '127.0.0.1',
+      port: 0,
+      token,
+      fanout: extra,
+      distDir: dist,
+      maxClients: 2,
+    });
+    const url = `ws://127.0.0.1:${small.port}/ws?token=${token}`;
+    const open = (u: string) =>
+      new Promise<WebSocket>((res) => {
+        const ws = new WebSocket(u);
+        ws.on('open', () => res(ws));
+      });
+    const a = await open(url);
+    const b = await open(url);
+    const c = new WebSocket(url);
+    const code = await new Promise<number>((r) => c.on('close', (k) => r(k)));
+    expect(code).toBe(1013);
+    a.close();
+    b.close();
+    await extra.close();
+    await small.close();
+  });
+
   it('1,000 connect/disconnect cycles leave no sockets, clients or listeners behind', async () => {
     const listeners = () =>
       server.http.listenerCount('request') +

@@ -26,6 +26,8 @@ export interface HttpServerOptions {
   fanout: Fanout;
   distDir: string;
   maxPayload?: number;
+  /** Connections served at once; more are closed with 1013 (try again later). Default 64. */
+  maxClients?: number;
   log?: (line: string) => void;
 }
 
@@ -108,6 +110,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningS
     wss.handleUpgrade(req, socket, head, (ws) => {
       if (!authorised) {
         ws.close(1008, 'missing or wrong token');
+        return;
+      }
+      if (opts.fanout.clientCount >= (opts.maxClients ?? 64)) {
+        ws.close(1013, 'too many clients');
         return;
       }
       attach(ws, opts.fanout);

@@ -124,7 +124,7 @@ export interface SourceOptions {
   bufferKb?: number;
   subbufKb?: number;
   /** Trace clock for an own instance (e.g. 'mono'); the kernel default ('local') otherwise. */
-  clock?: string;
+  traceClock?: string;
   /** Seed for the sim source (deterministic). */
   seed?: number;
   /** Log line sink for "using X because Y" messages. */

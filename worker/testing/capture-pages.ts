@@ -53,9 +53,11 @@ export function decodePage(
   cpu: number,
   seq: number,
   subbufId: number,
+  emitFrom = 0,
 ): DecodedPage {
   const cols = new EventColumns(64);
-  const r = decodeSubbuf(bytes, 0, bytes.length, X86_64_4K, cols, {where: `cpu${cpu} page ${seq}`});
+  const where = `cpu${cpu} page ${seq}`;
+  const r = decodeSubbuf(bytes, 0, bytes.length, X86_64_4K, cols, {where, emitFrom});
   if (r.error) throw r.error;
   const n = cols.length;
   return {

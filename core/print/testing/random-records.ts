@@ -20,7 +20,14 @@ export class Rng {
   }
 }
 
-function fillValue(b: Uint8Array, at: number, size: number, r: Rng, pool: readonly bigint[], le: boolean): void {
+function fillValue(
+  b: Uint8Array,
+  at: number,
+  size: number,
+  r: Rng,
+  pool: readonly bigint[],
+  le: boolean,
+): void {
   if (size === 8 && pool.length > 0 && r.int(3) === 0) {
     // A real kernel address (symbol start or a little after it), so %ps/%pS, printk lookups
     // and plugins resolve names.
@@ -45,7 +52,12 @@ function fillValue(b: Uint8Array, at: number, size: number, r: Rng, pool: readon
 }
 
 /** One random record for `ev`; `le` sets the byte order of common_type and location words. */
-export function randomRecord(ev: EventFormat, r: Rng, pool: readonly bigint[] = [], le = true): Uint8Array {
+export function randomRecord(
+  ev: EventFormat,
+  r: Rng,
+  pool: readonly bigint[] = [],
+  le = true,
+): Uint8Array {
   const all = [...ev.commonFields, ...ev.fields];
   let end = 8;
   for (const f of all) end = Math.max(end, f.offset + f.size);

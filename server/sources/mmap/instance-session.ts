@@ -69,7 +69,7 @@ export class InstanceSession {
       bufferKb: options.bufferKb,
       subbufKb: options.subbufKb,
       bufferPercent: extras.bufferPercent ?? 0,
-      clock: extras.clock,
+      clock: extras.clock ?? options.traceClock,
       events: options.events,
       log: options.log,
     });

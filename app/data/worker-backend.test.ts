@@ -1,0 +1,138 @@
+/**
+ * The adapter against the real worker API across a real comlink boundary (expose on port1 of a
+ * MessageChannel, wrap port2, as comlink's own tests do), fed with real captured sub-buffers.
+ */
+import {wrap} from 'comlink';
+import {expose} from 'comlink';
+import {afterAll, beforeAll, describe, expect, it} from 'vitest';
+import {createWorkerApi, type WorkerApi} from '../../worker/api.ts';
+import {captureMetadata, capturePages} from '../../worker/testing/capture-pages.ts';
+import {NO_FILTERS} from '../store/filter-slice.ts';
+import {
+  problemFromClose,
+  recentRate,
+  splitReportLine,
+  toWorkerFilter,
+  WorkerBackend,
+} from './worker-backend.ts';
+
+describe('worker-backend helpers', () => {
+  it.each([
+    [
+      '          <idle>-0     [000] 12348.120350: sched_switch: swapper/0:0 [120] R ==> bash:1906 [120]',
+      {comm: '<idle>', info: 'swapper/0:0 [120] R ==> bash:1906 [120]'},
+    ],
+    [
+      '  kworker/u8:2-123 [001] 5.000001: print: 0xffff: hello: world',
+      {comm: 'kworker/u8:2', info: '0xffff: hello: world'},
+    ],
+    [
+      '  my-task-name-77 [001] d..1 5.000001: irq_handler_entry: irq=26',
+      {comm: 'my-task-name', info: 'irq=26'},
+    ],
+    ['(left the window)', null],
+  ])('splits %s', (line, want) => expect(splitReportLine(line)).toEqual(want));
+
+  it('maps filters: digits are pids, anything else a comm', () => {
+    expect(toWorkerFilter(NO_FILTERS)).toEqual({});
+    expect(toWorkerFilter({cpus: [1], events: ['print'], task: '12, 13', text: ' hi '})).toEqual({
+      cpus: [1],
+      events: ['print'],
+      pids: [12, 13],
+      text: 'hi',
+    });
+    expect(toWorkerFilter({...NO_FILTERS, task: 'bash'})).toEqual({comm: 'bash'});
+  });
+
+  it('tells a refused token from a server that went away', () => {
+    expect(problemFromClose('closed 1008: missing or wrong token').kind).toBe('unauthorized');
+    expect(problemFromClose('closed 1006').kind).toBe('server-gone');
+  });
+
+  it('averages a cumulative counter over the last second', () => {
+    const t = [0, 250, 500, 750, 1000, 1250];
+    const v = [0, 100, 100, 100, 100, 600]; // bursts: last-sample rates would be 0 or 2000/s
+    expect(recentRate(t, v)).toBe(500);
+    expect(recentRate([0], [5])).toBe(0);
+  });
+});
+
+describe('WorkerBackend over comlink with captured pages', () => {
+  const {port1, port2} = new MessageChannel();
+  let backend: WorkerBackend;
+
+  beforeAll(async () => {
+    const api = createWorkerApi({notifyIntervalMs: 0});
+    expose(api, port1);
+    const remote = wrap<WorkerApi>(port2);
+    await remote.loadMetadata(captureMetadata([0, 1]));
+    const pages = [...capturePages('mixed-cpu0.raw', 0), ...capturePages('mixed-cpu1.raw', 1)];
+    await remote.feedPages(pages, true);
+    backend = new WorkerBackend(remote);
+  });
+
+  afterAll(() => {
+    port1.close();
+    port2.close();
+  });
+
+  it('reports the window and per-CPU statistics', async () => {
+    const s = await backend.stats();
+    expect(s.window.events).toBeGreaterThan(0);
+    expect(s.dataRange).not.toBeNull();
+    expect(s.dataRange!.endNs).toBeGreaterThan(s.dataRange!.startNs);
+    expect(s.cpuStats.map((c) => c.cpu)).toEqual([0, 1]);
+    // No META frames were fed (like the read source): meta figures are absent, not zero.
+    expect(s.cpuStats[0].entries).toBeNull();
+  });
+
+  it('answers timeline columns sorted by time, with event ids that resolve to details', async () => {
+    const {dataRange} = await backend.stats();
+    const track = await backend.timeline(0, dataRange!, 400);
+    expect(track.events.length).toBeGreaterThan(0);
+    for (let i = 1; i < track.events.length; i++)
+      expect(track.events.tsNs[i]).toBeGreaterThanOrEqual(track.events.tsNs[i - 1]);
+    expect(track.typeNames.length).toBeGreaterThan(0);
+    const d = await backend.eventDetail(track.events.id[0]);
+    expect(d).not.toBeNull();
+    expect(d!.cpu).toBe(0);
+    expect(d!.tsNs).toBe(track.events.tsNs[0]);
+    expect(d!.line).toContain('[000]');
+    expect(d!.fields.length).toBeGreaterThan(0);
+  });
+
+  it('pages the event list from the end and by index, with names and split lines', async () => {
+    const tail = await backend.events({filters: NO_FILTERS, offset: -5, limit: 5});
+    expect(tail.rows).toHaveLength(5);
+    expect(tail.offset).toBe(tail.total - 5);
+    const head = await backend.events({filters: NO_FILTERS, offset: 0, limit: 3});
+    expect(head.offset).toBe(0);
+    expect(head.rows[0].tsNs).toBeLessThanOrEqual(tail.rows[0].tsNs);
+    for (const r of [...head.rows, ...tail.rows]) {
+      expect(r.name).not.toBe('?');
+      expect(r.info).not.toContain('[00');
+    }
+    const idx = await backend.eventIndexAt(NO_FILTERS, tail.rows[2].tsNs);
+    expect(idx).toBeLessThanOrEqual(tail.offset + 2);
+  });
+
+  it('filters by CPU and by event name', async () => {
+    const cpu1 = await backend.events({filters: {...NO_FILTERS, cpus: [1]}, offset: 0, limit: 50});
+    expect(cpu1.rows.length).toBeGreaterThan(0);
+    expect(cpu1.rows.every((r) => r.cpu === 1)).toBe(true);
+    const names = await backend.eventNames();
+    expect(names.length).toBeGreaterThan(0);
+    const one = await backend.events({
+      filters: {...NO_FILTERS, events: [names[0]]},
+      offset: 0,
+      limit: 50,
+    });
+    expect(one.rows.every((r) => r.name === names[0])).toBe(true);
+  });
+
+  it('summarises tasks', async () => {
+    const t = await backend.tasks();
+    expect(Array.isArray(t.tasks)).toBe(true);
+    expect(t.histograms.every((h) => h.counts.length === h.bucketLowNs.length)).toBe(true);
+  });
+});
