@@ -58,7 +58,10 @@ afterEach(() => {
   vi.restoreAllMocks();
 });
 
-async function mount(search: string, tweak?: (b: ReturnType<typeof createSyntheticBackend>) => void) {
+async function mount(
+  search: string,
+  tweak?: (b: ReturnType<typeof createSyntheticBackend>) => void,
+) {
   const backend = createSyntheticBackend(2, 5_000, 1e9);
   tweak?.(backend);
   const cache = new TimelineCache(backend);

@@ -86,7 +86,8 @@ export function createWorkerApi(deps: ApiDeps = {}) {
 
   const answer = <T>(data: T, buffers: ArrayBuffer[] = []): Answer<T> => {
     const a = {version: session.version, data};
-    return buffers.length > 0 ? transfer(a, buffers) : a;
+    // A buffer listed twice makes postMessage throw (DataCloneError): list each once.
+    return buffers.length > 0 ? transfer(a, [...new Set(buffers)]) : a;
   };
 
   return {

@@ -133,6 +133,14 @@ export class EventList {
     this.idx = [];
   }
 
+  /** Bytes allocated by the current filter's per-CPU lists. */
+  bytes(): number {
+    let n = 0;
+    for (const x of this.idx)
+      if (x) n += (x.cand?.rows.bytes() ?? 0) + (x.matches?.rows.bytes() ?? 0);
+    return n;
+  }
+
   query(q: EventListQuery): EventListPage {
     const f = q.filter ?? {};
     this.update(f);

@@ -72,4 +72,11 @@ export class ColumnSet {
   clear(): void {
     this.head = this.length = 0;
   }
+
+  /** Bytes allocated by all columns. */
+  bytes(): number {
+    let n = 0;
+    for (const c of this.cols) n += c.array.byteLength;
+    return n;
+  }
 }

@@ -144,6 +144,13 @@ export class MetaStatsView implements PageSink, StatsSink {
     c.prevSwaps = c.swaps;
   }
 
+  /** Bytes allocated by the series (bounded by MAX_SAMPLES rows per CPU). */
+  bytes(): number {
+    let n = 0;
+    for (const c of this.cpus) if (c) n += c.rows.bytes();
+    return n;
+  }
+
   data(): CpuStats[] {
     const out: CpuStats[] = [];
     this.cpus.forEach((c, cpu) => {

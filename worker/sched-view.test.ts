@@ -164,3 +164,82 @@ describe('SchedView on real captures', () => {
       expect(run(interleave([cpu0, cpu1], seededRandom(seed)))).toEqual(want);
   });
 });
+
+/**
+ * An independent formulation of wakeup latency, per switch-in S of task p (pid ≠ 0):
+ * let O = p's last switch-out before S and I = p's last switch-in before S. If p went to sleep
+ * at O (prev_state low byte ≠ 0) after I, or was never seen switching at all, the latency is
+ * S − the first wakeup of p after O (after nothing, if no O) and before S.
+ */
+function slowLatencies(pages: DecodedPage[]): Map<string, number> {
+  const sw = reg.byName('sched', 'sched_switch')!;
+  const wakeIds = new Set(
+    ['sched_waking', 'sched_wakeup', 'sched_wakeup_new'].map((n) => reg.byName('sched', n)?.id),
+  );
+  const f = (name: string) => sw.fieldByName.get(name)!.offset;
+  type Rec = {ts: number; cpu: number; seq: number; kind: 'in' | 'out' | 'wake'; state: number};
+  const byPid = new Map<number, Rec[]>();
+  const add = (pid: number, r: Rec) => {
+    if (pid === 0) return;
+    if (!byPid.has(pid)) byPid.set(pid, []);
+    byPid.get(pid)!.push(r);
+  };
+  let seq = 0;
+  for (const p of pages) {
+    const v = new DataView(p.bytes.buffer, p.bytes.byteOffset);
+    for (let i = 0; i < p.columns.length; i++) {
+      const o = p.columns.payloadOffset[i];
+      const ts = p.columns.tsNs[i];
+      const id = v.getUint16(o, true);
+      if (id === sw.id) {
+        const state = v.getInt32(o + f('prev_state'), true);
+        add(v.getInt32(o + f('prev_pid'), true), {ts, cpu: p.cpu, seq: seq++, kind: 'out', state});
+        add(v.getInt32(o + f('next_pid'), true), {
+          ts,
+          cpu: p.cpu,
+          seq: seq++,
+          kind: 'in',
+          state: 0,
+        });
+      } else if (wakeIds.has(id)) {
+        const pid = v.getInt32(o + reg.byId(id)!.fieldByName.get('pid')!.offset, true);
+        add(pid, {ts, cpu: p.cpu, seq: seq++, kind: 'wake', state: 0});
+      }
+    }
+  }
+  const out = new Map<string, number>();
+  for (const recs of byPid.values()) {
+    recs.sort((a, b) => a.ts - b.ts || a.cpu - b.cpu || a.seq - b.seq);
+    recs.forEach((s, k) => {
+      if (s.kind !== 'in') return;
+      const before = recs.slice(0, k);
+      const lastIdx = (kind: Rec['kind']) => before.map((r) => r.kind).lastIndexOf(kind);
+      const o = lastIdx('out');
+      const i = lastIdx('in');
+      if (o >= 0 && (o < i || (before[o].state & 0xff) === 0)) return;
+      if (o < 0 && i >= 0) return;
+      const w = before.findIndex((r, j) => j > o && r.kind === 'wake');
+      if (w >= 0) out.set(`${s.cpu}:${s.ts}`, s.ts - before[w].ts);
+    });
+  }
+  return out;
+}
+
+describe('wakeup latency against an independent formulation', () => {
+  it('gives every switch-in the same latency on the real captures', () => {
+    const pages = [...capturePages('mixed-cpu0.raw', 0), ...capturePages('mixed-cpu1.raw', 1)];
+    const want = slowLatencies(pages);
+    const d = run(pages);
+    const got = new Map<string, number>();
+    for (const c of d.cpus) {
+      const s = c.slices;
+      for (let i = 0; i < s.length; i++) {
+        if (s.waitKind[i] === WaitKind.WAKEUP) got.set(`${c.cpu}:${s.startNs[i]}`, s.waitNs[i]);
+      }
+    }
+    expect(want.size).toBeGreaterThan(500);
+    expect(got).toEqual(want);
+    const histTotal = d.cpus.reduce((n, c) => n + c.histogram.count, 0);
+    expect(histTotal).toBe(want.size);
+  });
+});

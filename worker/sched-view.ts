@@ -260,6 +260,13 @@ export class SchedView implements PageSink {
     return this.seenCpus();
   }
 
+  /** Bytes allocated by slices and pending records (tasks: ~150 B each, not counted). */
+  bytes(): number {
+    let n = 0;
+    for (const cs of this.cpuStates) if (cs) n += cs.slices.rows.bytes() + cs.pending.bytes();
+    return n;
+  }
+
   data(): SchedData {
     let pendingRecords = 0;
     const cpus: SchedData['cpus'] = [];

@@ -67,6 +67,8 @@ export interface WindowSummary {
     pageBytes: number;
     /** Allocated column capacity (23 B/event + slack). */
     columnBytes: number;
+    /** Derived data outside the cap: sched slices, event-list index, stats series. */
+    derivedBytes: number;
     columnBytesPerEvent: number;
   };
   evicted: EvictionCounts;
@@ -291,6 +293,7 @@ export class Session implements PageSink, StatsSink {
         liveBytes: s.liveBytes,
         pageBytes: s.pageBytes,
         columnBytes: s.columnBytes,
+        derivedBytes: this.sched.bytes() + this.events.bytes() + this.stats.bytes(),
         columnBytesPerEvent: COLUMN_BYTES_PER_EVENT,
       },
       evicted: {...s.evicted},

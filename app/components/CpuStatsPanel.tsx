@@ -1,7 +1,7 @@
 /** Meta-page figures of one CPU, its rates with sparklines, the three losses and the ring. */
 import type {CpuStatsView} from '../store/stats-slice.ts';
 import {THEME} from '../render/colors.ts';
-import {fmtBytes, fmtInt, fmtRate} from './format.ts';
+import {fmtBytes, fmtInt, fmtRate, fmtSubbuf} from './format.ts';
 import {SparklineCanvas} from './SparklineCanvas.tsx';
 import {SwapRing} from './SwapRing.tsx';
 
@@ -76,7 +76,7 @@ export function CpuStatsPanel({s}: {s: CpuStatsView}) {
           />
           <Stat
             label="sub-buffers"
-            value={s.nrSubbufs > 0 ? `${fmtInt(s.nrSubbufs)} × ${fmtBytes(s.subbufSize)}` : '—'}
+            value={s.nrSubbufs > 0 ? `${fmtInt(s.nrSubbufs)} × ${fmtSubbuf(s.subbufSize)}` : '—'}
             testId="stat-subbufs"
           />
           <Stat

@@ -2,7 +2,7 @@
  * Per-task view: running and runnable time over the window, wakeups and wakeup latency per
  * task, and the wakeup-latency histogram (log2 buckets) of each CPU.
  */
-import {useEffect, useState} from 'react';
+import {useEffect, useRef, useState} from 'react';
 import {useAppStore} from '../store.ts';
 import {useData} from '../data/context.ts';
 import type {LatencyHistogram, TaskSummary} from '../data/backend.ts';
@@ -41,26 +41,26 @@ export function TaskView() {
   const dataVersion = useAppStore((s) => s.dataVersion);
   const [summary, setSummary] = useState<TaskSummary>({tasks: [], histograms: []});
   const [sort, setSort] = useState<SortKey>('runningNs');
-  const [loadedOnce, setLoadedOnce] = useState(false);
+  // Throttled, not debounced: data changes 4×/s, so a restarted timer would never fire. An
+  // answer is kept unless a newer request went out (a slow query must not starve the view).
+  const lastAt = useRef(-Infinity);
+  const seq = useRef(0);
   useEffect(() => {
-    let live = true;
-    const t = setTimeout(
-      () =>
-        backend.tasks().then(
-          (r) => {
-            if (!live) return;
-            setSummary(r);
-            setLoadedOnce(true);
-          },
-          () => {},
-        ),
-      loadedOnce ? REFRESH_MS : 0,
-    );
-    return () => {
-      live = false;
-      clearTimeout(t);
+    const run = () => {
+      lastAt.current = performance.now();
+      const id = ++seq.current;
+      backend.tasks().then(
+        (r) => id === seq.current && setSummary(r),
+        () => {},
+      );
     };
-  }, [backend, dataVersion, loadedOnce]);
+    const wait = REFRESH_MS - (performance.now() - lastAt.current);
+    if (wait <= 0) return run();
+    const t = setTimeout(run, wait);
+    return () => clearTimeout(t);
+  }, [backend, dataVersion]);
+  // Unmounted: drop whatever is in flight.
+  useEffect(() => () => void ++seq.current, []);
   const rows = [...summary.tasks].sort((a, b) => b[sort] - a[sort]).slice(0, MAX_ROWS);
   const th = (key: SortKey, label: string) => (
     <th className={sort === key ? 'sorted' : ''} onClick={() => setSort(key)}>

@@ -19,3 +19,10 @@ export function fmtBytes(n: number): string {
   if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
   return `${n} B`;
 }
+
+/** Sub-buffer size, short: "4K", "64K", "1M" (page multiples up to 1 MiB). */
+export function fmtSubbuf(bytes: number): string {
+  if (bytes >= 1 << 20 && bytes % (1 << 20) === 0) return `${bytes >> 20}M`;
+  if (bytes % 1024 === 0) return `${bytes >> 10}K`;
+  return `${bytes} B`;
+}

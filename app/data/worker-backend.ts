@@ -35,17 +35,6 @@ import {SwapHistory} from './swap-history.ts';
 /** Samples of events/s and swaps/s kept for the sparklines (one per META, ~10/s). */
 export const SPARK_SAMPLES = 150;
 
-/** HELLO as the worker may expose it (`hello()`); see the report for the request. */
-interface HelloLike {
-  source: string;
-  instance?: string;
-  cpus: number[];
-  subbufSize: number;
-  nrSubbufs: number;
-  traceClock: string;
-  server?: {allowControl?: boolean};
-}
-
 const KINDS: readonly string[] = ['mmap', 'read', 'sim', 'replay'];
 
 /** trace-cmd report line: "comm-pid [cpu] secs: name: info" (comm may hold '-' and spaces). */
@@ -131,28 +120,36 @@ export class WorkerBackend implements DashboardBackend {
     for (const l of this.listeners) l(n);
   }
 
+  /** Set while the socket is down, so the next HELLO re-announces the source. */
+  private phaseClosed = false;
+
   private onNotification(n: Notification): void {
     switch (n.kind) {
       case 'data':
         this.emit({kind: 'data', dataVersion: n.version});
-        if (!this.source || this.source.kind === 'unknown') void this.describeSource();
+        // HELLO comes after the socket opens: ask until it is there. After a close, only a
+        // new 'open' re-announces (a late data notice must not look like a reconnect).
+        if (!this.source) void this.describeSource();
         break;
       case 'stats':
-        if (!this.source || this.source.kind === 'unknown') void this.describeSource();
+        if (!this.source) void this.describeSource();
         break;
       case 'connection':
-        if (n.state === 'open') void this.describeSource();
-        else if (n.state === 'closed')
-          this.emit({kind: 'closed', problem: problemFromClose(n.detail)});
-        else if (n.state === 'reconnecting')
+        if (n.state === 'open') {
+          void this.describeSource();
+          return;
+        }
+        if (n.state === 'connecting') return;
+        this.phaseClosed = true;
+        if (n.state === 'closed') this.emit({kind: 'closed', problem: problemFromClose(n.detail)});
+        else if (n.state === 'reconnecting') {
           this.emit({kind: 'closed', problem: {kind: 'server-gone', message: n.detail}});
-        else if (n.state === 'error')
-          this.emit({kind: 'closed', problem: {kind: 'other', message: n.detail}});
+        } else this.emit({kind: 'closed', problem: {kind: 'other', message: n.detail}});
         break;
     }
   }
 
-  /** Source description: from the worker's HELLO when it exposes it, else what the data shows. */
+  /** Source description from the worker's HELLO (kind, instance, CPUs, ring geometry, clock). */
   private describing = false;
   private describeAgain = false;
   private async describeSource(): Promise<void> {
@@ -173,25 +170,13 @@ export class WorkerBackend implements DashboardBackend {
   }
 
   private async describeOnce(): Promise<void> {
-    let hello: HelloLike | undefined;
-    try {
-      const h = (this.api as unknown as {hello(): Promise<{data: HelloLike | undefined}>}).hello;
-      hello = (await h()).data;
-    } catch {
-      hello = undefined; // this worker has no hello(): fall back below
-    }
-    if (!hello) {
-      const s = (await this.api.summary()).data;
-      if (s.cpus.length === 0) return; // nothing yet: try again on the next notification
-      if (this.source && this.source.cpus.length >= s.cpus.length) return; // nothing new
-      hello = {
-        source: 'unknown',
-        cpus: s.cpus.map((c) => c.cpu),
-        subbufSize: 0,
-        nrSubbufs: 0,
-        traceClock: '?',
-      };
-    }
+    const hello = (await this.api.hello()).data;
+    if (!hello) return; // HELLO not here yet: the next notification asks again
+    const same =
+      this.source &&
+      this.source.kind === hello.source &&
+      this.source.instance === hello.instance &&
+      this.source.cpus.join() === hello.cpus.join();
     this.source = {
       kind: (KINDS.includes(hello.source) ? hello.source : 'unknown') as SourceKindName,
       instance: hello.instance,
@@ -199,9 +184,10 @@ export class WorkerBackend implements DashboardBackend {
       subbufSize: hello.subbufSize,
       nrSubbufs: hello.nrSubbufs,
       traceClock: hello.traceClock,
-      controlAllowed: !!hello.server?.allowControl,
+      controlAllowed: hello.server.allowControl,
     };
-    this.emit({kind: 'open', source: this.source});
+    if (!same || this.phaseClosed) this.emit({kind: 'open', source: this.source});
+    this.phaseClosed = false;
   }
 
   async stats(): Promise<StatsSnapshot> {

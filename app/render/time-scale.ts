@@ -71,7 +71,8 @@ export function formatTickNs(offsetNs: Nanoseconds, stepNs: Nanoseconds): string
   const abs = Math.abs(offsetNs);
   let div = 1;
   let unit = 'ns';
-  if (abs >= 1e9 || stepNs >= 1e9) [div, unit] = [1e9, 's'];
+  // Half a step of slack: a tick at 999 999 999.7 ns after the origin is the 1 s tick.
+  if (abs >= 1e9 - stepNs / 2 || stepNs >= 1e9) [div, unit] = [1e9, 's'];
   else if (stepNs >= 1e6) [div, unit] = [1e6, 'ms'];
   else if (stepNs >= 1e3) [div, unit] = [1e3, 'µs'];
   const decimals = Math.min(9, Math.max(0, Math.ceil(-Math.log10(stepNs / div) - 1e-9)));

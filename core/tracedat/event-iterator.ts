@@ -10,8 +10,9 @@
  */
 import {DecodeError} from '../errors.ts';
 import {layoutFor, type PageLayout} from '../page-layout.ts';
-import {EventColumns, decodeSubbuf} from '../subbuffer.ts';
+import {EventColumns, decodeSubbuf, readSubbufHeader} from '../subbuffer.ts';
 import {CpuPageReader} from './cpu-pages.ts';
+import {hangingRecordAt, pageCutAt} from './page-guard.ts';
 import type {BufferInfo} from './options.ts';
 import type {TraceDat} from './tracedat-file.ts';
 
@@ -41,9 +42,8 @@ export class CpuEventStream {
     this.layout = layoutFor(buffer.pageSize, dat.longSize, dat.littleEndian);
   }
 
-  get bytes(): Uint8Array {
-    return this.pages.bytes;
-  }
+  /** Bytes the current page's events point into (the page reader's, or a repaired copy). */
+  bytes: Uint8Array = new Uint8Array(0);
 
   /** Load pages until one has events; false when the CPU has no more. */
   loadNextPage(): boolean {
@@ -63,10 +63,23 @@ export class CpuEventStream {
       this.cols.clear();
       this.index = 0;
       const where = `${this.pages.where} page ${this.pages.pageIndex}`;
+      const p = this.pages;
       try {
-        const r = decodeSubbuf(this.pages.bytes, this.pages.base, this.pages.available, this.layout, this.cols, {where});
-        if (r.error) this.onError(r.error);
-        this.pageLost = r.header.lostEvents;
+        this.bytes = p.bytes;
+        const bad = hangingRecordAt(p.bytes, p.base, p.available, this.layout);
+        if (bad >= 0) {
+          // Decode the records before the damage from a copy whose commit ends there.
+          const view = new DataView(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
+          const lost = readSubbufHeader(view, p.base, p.available, this.layout, where).lostEvents;
+          this.bytes = pageCutAt(p.bytes, p.base, p.available, this.layout, bad);
+          decodeSubbuf(this.bytes, 0, this.bytes.length, this.layout, this.cols, {where});
+          this.pageLost = lost;
+          this.onError(new DecodeError('bad-record', 'type-0 record length is out of range', p.base + this.layout.dataOffset + bad, where));
+        } else {
+          const r = decodeSubbuf(p.bytes, p.base, p.available, this.layout, this.cols, {where});
+          if (r.error) this.onError(r.error);
+          this.pageLost = r.header.lostEvents;
+        }
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         this.onError(e);
