@@ -1,11 +1,15 @@
-import {accessSync, constants, existsSync, readFileSync, readdirSync} from 'node:fs';
+import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
+import {
+  TRACEFS,
+  describeWith,
+  tracefsReadableRequirement,
+} from '../../server/testing/kernel-gate.ts';
 import {DecodeError} from '../errors.ts';
 import {parseEventFormat, parseFieldLine, parseHeaderEvent, type FieldDef} from './event-format.ts';
 
 const CAPTURES = join(import.meta.dirname, '../testing/fixtures/captures');
-const TRACEFS = process.env.RINGSIDE_TRACEFS ?? '/sys/kernel/tracing';
 
 /** Every `<dir>/<system>/<event>/format` (tracefs events/ or the fixture copy). */
 function listFormatFiles(
@@ -27,15 +31,6 @@ function listFormatFiles(
   return out;
 }
 
-/** Read-only tracefs access (format files need no instance and no root writes). */
-function tracefsReadable(): boolean {
-  try {
-    accessSync(join(TRACEFS, 'events'), constants.R_OK);
-    return existsSync(join(TRACEFS, 'events/header_event'));
-  } catch {
-    return false;
-  }
-}
 const fixture = (sys: string, ev: string): string =>
   readFileSync(join(CAPTURES, 'formats', sys, ev, 'format'), 'utf8');
 
@@ -190,10 +185,7 @@ describe('parseEventFormat on fixture formats', () => {
   });
 });
 
-// Skips without tracefs, except under CI on a machine that has it (kernel-gate.ts policy).
-const liveKernel =
-  tracefsReadable() || (process.env.CI === 'true' && existsSync('/sys/kernel/tracing'));
-describe.skipIf(!liveKernel)('parseEventFormat on the live kernel', () => {
+describeWith('parseEventFormat on the live kernel', [tracefsReadableRequirement()], () => {
   it('parses every events/*/*/format', () => {
     const files = listFormatFiles(join(TRACEFS, 'events'));
     expect(files.length).toBeGreaterThan(500);

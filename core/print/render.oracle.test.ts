@@ -12,8 +12,6 @@
  */
 import {execFileSync} from 'node:child_process';
 import {
-  accessSync,
-  constants,
   existsSync,
   mkdirSync,
   mkdtempSync,
@@ -25,7 +23,13 @@ import {
 } from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {afterAll, describe, expect, it} from 'vitest';
+import {afterAll, expect, it} from 'vitest';
+import {
+  TRACEFS,
+  describeWith,
+  tracefsReadableRequirement,
+  type Requirement,
+} from '../../server/testing/kernel-gate.ts';
 import {EventRegistry} from '../format/event-registry.ts';
 import {X86_64_4K} from '../page-layout.ts';
 import {EventColumns, decodeSubbuf} from '../subbuffer.ts';
@@ -33,7 +37,6 @@ import {EventRenderer} from './render.ts';
 import {Rng, packRecords, randomRecord} from './testing/random-records.ts';
 
 const CAPTURES = join(import.meta.dirname, '../testing/fixtures/captures');
-const TRACEFS = process.env.RINGSIDE_TRACEFS ?? '/sys/kernel/tracing';
 const KALLSYMS = '/proc/kallsyms';
 /** Must match GUARD_BYTES in tep-golden.c: zeros after each record. */
 const GUARD_BYTES = 65600;
@@ -63,6 +66,12 @@ function buildOracle(): string | undefined {
   }
 }
 const oracle = buildOracle();
+const oracleRequirement: Requirement = oracle
+  ? {ok: true, why: ''}
+  : {
+      ok: false,
+      why: 'the libtraceevent oracle could not be built (needs cc and libtraceevent-dev)',
+    };
 
 interface OracleOptions {
   bigEndian?: boolean;
@@ -129,30 +138,6 @@ function loadFormatDir(registry: EventRegistry, dir: string): void {
   }
 }
 
-function tracefsReadable(): boolean {
-  try {
-    accessSync(join(TRACEFS, 'events'), constants.R_OK);
-    return existsSync(join(TRACEFS, 'events/header_page'));
-  } catch {
-    return false;
-  }
-}
-
-// Under CI on a machine with tracefs, a missing oracle or tracefs is a failure, not a skip
-// (the same policy as server/testing/kernel-gate.ts, which core tests cannot import).
-if (
-  process.env.CI === 'true' &&
-  existsSync('/sys/kernel/tracing') &&
-  (!oracle || !tracefsReadable())
-) {
-  it('oracle and tracefs are available under CI', () => {
-    expect({oracle: Boolean(oracle), tracefs: tracefsReadable()}).toEqual({
-      oracle: true,
-      tracefs: true,
-    });
-  });
-}
-
 // ---- 1. fixture captures ------------------------------------------------------------------
 
 const FILES = [
@@ -183,7 +168,7 @@ function renderCapture(file: string, plugins: boolean): Array<{id: number; text:
   return out;
 }
 
-describe.skipIf(!oracle)('fixture captures render exactly like libtraceevent', () => {
+describeWith('fixture captures render exactly like libtraceevent', [oracleRequirement], () => {
   // With plugins we also trim one trailing newline, as trace-cmd report does: that pair is
   // exactly the text trace-cmd report prints after the event name.
   for (const [file, plugins] of FILES.flatMap(
@@ -224,8 +209,9 @@ describe.skipIf(!oracle)('fixture captures render exactly like libtraceevent', (
 const UNEMULATED_PLUGIN_EVENTS =
   /^(ftrace:function|ftrace:func_repeats|kvm:|kvmmmu:|jbd2:|xen:|scsi:|cfg80211:|mac80211:|syscalls:sys_enter_futex$)/;
 
-describe.skipIf(!oracle || !tracefsReadable())(
+describeWith(
   'random records of every live kernel event render like libtraceevent',
+  [oracleRequirement, tracefsReadableRequirement()],
   () => {
     const tmp = mkdtempSync(join(tmpdir(), 'ringside-fmt-'));
     afterAll(() => rmSync(tmp, {recursive: true, force: true}));
@@ -394,8 +380,9 @@ const SYNTHETIC_PRINT_FMTS = [
   '"%s", __get_str(nonexistent)',
 ];
 
-describe.skipIf(!oracle)(
+describeWith(
   'synthetic formats (bitmask, rel_loc, %ph, uuid, mac, …) render like libtraceevent',
+  [oracleRequirement],
   () => {
     const tmp = mkdtempSync(join(tmpdir(), 'ringside-fmt-syn-'));
     afterAll(() => rmSync(tmp, {recursive: true, force: true}));

@@ -24,7 +24,8 @@ export function parseEventSelectors(specs: string[]): EventSelector[] {
       const p = part.trim();
       if (!p) continue;
       const m = /^([^:/\s]+)(?:[:/]([^:/\s]*))?$/.exec(p);
-      if (!m) throw new Error(`cannot parse event filter '${p}' (use system:event, system or event)`);
+      if (!m)
+        throw new Error(`cannot parse event filter '${p}' (use system:event, system or event)`);
       if (m[2] === undefined) {
         // A bare name matches a system or an event of that name, as in trace-cmd.
         out.push({system: globRe(m[1]), event: /^/});

@@ -33,7 +33,12 @@ export class CommLearningRenderer implements InfoRenderer {
     return this.registry.comm(pid) ?? this.learned.get(pid);
   }
 
-  render(format: EventFormat, bytes: Uint8Array, payloadOffset: number, payloadLen: number): string {
+  render(
+    format: EventFormat,
+    bytes: Uint8Array,
+    payloadOffset: number,
+    payloadLen: number,
+  ): string {
     const text = this.base.render(format, bytes, payloadOffset, payloadLen);
     const plan = this.plan(format);
     if (plan) {
@@ -42,8 +47,12 @@ export class CommLearningRenderer implements InfoRenderer {
         if (pid === undefined) break; // the plugin bails out at a missing pid
         if (pid === 0 || this.comm(pid) !== undefined) continue;
         let s = '';
-        const end = Math.min(payloadOffset + payloadLen, payloadOffset + commField.offset + commField.size);
-        for (let i = payloadOffset + commField.offset; i < end && bytes[i] !== 0; i++) s += String.fromCharCode(bytes[i]);
+        const end = Math.min(
+          payloadOffset + payloadLen,
+          payloadOffset + commField.offset + commField.size,
+        );
+        for (let i = payloadOffset + commField.offset; i < end && bytes[i] !== 0; i++)
+          s += String.fromCharCode(bytes[i]);
         this.learned.set(pid, s);
       }
     }

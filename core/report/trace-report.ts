@@ -16,7 +16,10 @@ import {ReportFormatter} from './report-line.ts';
 const CHUNK_CHARS = 1 << 16;
 
 /** The event formats, symbols, printk formats and comms of a file, loaded into a registry. */
-export function registryFromTraceDat(dat: TraceDat): {registry: EventRegistry; failures: DecodeError[]} {
+export function registryFromTraceDat(dat: TraceDat): {
+  registry: EventRegistry;
+  failures: DecodeError[];
+} {
   const registry = new EventRegistry({longSize: dat.longSize, littleEndian: dat.littleEndian});
   const failures: DecodeError[] = [];
   const add = (text: string, system: string, i: number): void => {
@@ -101,7 +104,13 @@ export class TraceReport {
     const le = this.dat.littleEndian;
     let out = '';
     while (it.next()) {
-      if (!this.selected(le ? it.bytes[it.payloadOffset] | (it.bytes[it.payloadOffset + 1] << 8) : (it.bytes[it.payloadOffset] << 8) | it.bytes[it.payloadOffset + 1])) {
+      if (
+        !this.selected(
+          le
+            ? it.bytes[it.payloadOffset] | (it.bytes[it.payloadOffset + 1] << 8)
+            : (it.bytes[it.payloadOffset] << 8) | it.bytes[it.payloadOffset + 1],
+        )
+      ) {
         continue;
       }
       fmt.prefix = prefixes[it.bufferIndex] ?? '';

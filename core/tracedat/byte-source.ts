@@ -68,7 +68,12 @@ export class Cursor {
     }
     const b = this.src.read(this.pos, n);
     if (b.length !== n) {
-      throw new DecodeError('short-input', `${what}: read returned ${b.length} of ${n} bytes`, this.pos, this.where);
+      throw new DecodeError(
+        'short-input',
+        `${what}: read returned ${b.length} of ${n} bytes`,
+        this.pos,
+        this.where,
+      );
     }
     this.pos += n;
     return b;
@@ -93,7 +98,11 @@ export class Cursor {
     const v = this.view(8, what);
     const lo = v.getUint32(this.littleEndian ? 0 : 4, this.littleEndian);
     const hi = v.getUint32(this.littleEndian ? 4 : 0, this.littleEndian);
-    if (hi >= 0x200000) this.fail(`${what}: value 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is too large`, this.pos - 8);
+    if (hi >= 0x200000)
+      this.fail(
+        `${what}: value 0x${hi.toString(16)}${lo.toString(16).padStart(8, '0')} is too large`,
+        this.pos - 8,
+      );
     return hi * TWO32 + lo;
   }
   /** NUL-terminated string (the NUL is consumed). Scans at most `max` bytes. */
@@ -102,7 +111,12 @@ export class Cursor {
     const chunk = this.src.read(start, Math.min(max, Math.max(0, this.remaining)));
     const nul = chunk.indexOf(0);
     if (nul < 0) {
-      throw new DecodeError('short-input', `${what}: no terminating NUL within ${chunk.length} bytes`, start, this.where);
+      throw new DecodeError(
+        'short-input',
+        `${what}: no terminating NUL within ${chunk.length} bytes`,
+        start,
+        this.where,
+      );
     }
     let s = '';
     for (let i = 0; i < nul; i++) s += String.fromCharCode(chunk[i]);

@@ -58,19 +58,38 @@ export function codecFor(name: string): Codec {
       return {
         name: 'zlib',
         decompress(data, size, where, offset) {
-          if (size > MAX_BLOCK) throw new DecodeError('bad-compression', `block size ${size}`, offset, where);
-          return checked('zlib', () => unzlibSync(data, {out: new Uint8Array(size)}), size, where, offset);
+          if (size > MAX_BLOCK)
+            throw new DecodeError('bad-compression', `block size ${size}`, offset, where);
+          return checked(
+            'zlib',
+            () => unzlibSync(data, {out: new Uint8Array(size)}),
+            size,
+            where,
+            offset,
+          );
         },
       };
     case 'zstd':
       return {
         name: 'zstd',
         decompress(data, size, where, offset) {
-          if (size > MAX_BLOCK) throw new DecodeError('bad-compression', `block size ${size}`, offset, where);
-          return checked('zstd', () => zstdDecompress(data, new Uint8Array(size)), size, where, offset);
+          if (size > MAX_BLOCK)
+            throw new DecodeError('bad-compression', `block size ${size}`, offset, where);
+          return checked(
+            'zstd',
+            () => zstdDecompress(data, new Uint8Array(size)),
+            size,
+            where,
+            offset,
+          );
         },
       };
     default:
-      throw new DecodeError('unsupported', `compression '${name}' is not supported`, 0, 'trace.dat header');
+      throw new DecodeError(
+        'unsupported',
+        `compression '${name}' is not supported`,
+        0,
+        'trace.dat header',
+      );
   }
 }

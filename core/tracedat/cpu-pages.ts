@@ -45,7 +45,12 @@ export class CpuPageReader {
     this.where = `cpu${ref.cpu}${buffer.name ? ` of '${buffer.name}'` : ''}`;
     this.totalSize = ref.size;
     if (buffer.compressed && ref.size > 0) {
-      this.chunkCursor = new Cursor(dat.src, dat.littleEndian, `${this.where} chunk table`, ref.offset);
+      this.chunkCursor = new Cursor(
+        dat.src,
+        dat.littleEndian,
+        `${this.where} chunk table`,
+        ref.offset,
+      );
       this.chunksLeft = this.chunkCursor.u32('chunk count');
       this.totalSize = Infinity;
     }
@@ -53,7 +58,9 @@ export class CpuPageReader {
 
   /** File offset of the current page, for messages (uncompressed position for chunked data). */
   get position(): number {
-    return this.chunkCursor ? this.dataPos - this.pageSize : this.ref.offset + this.dataPos - this.pageSize;
+    return this.chunkCursor
+      ? this.dataPos - this.pageSize
+      : this.ref.offset + this.dataPos - this.pageSize;
   }
 
   /** Advance to the next page; false at the end of the CPU's data. */
@@ -73,7 +80,12 @@ export class CpuPageReader {
     const n = Math.min(left, BATCH_PAGES * this.pageSize);
     const bytes = this.dat.src.read(this.ref.offset + this.dataPos, n);
     if (bytes.length < n) {
-      throw new DecodeError('short-input', `CPU data cut at ${bytes.length} of ${n} bytes`, this.ref.offset + this.dataPos, this.where);
+      throw new DecodeError(
+        'short-input',
+        `CPU data cut at ${bytes.length} of ${n} bytes`,
+        this.ref.offset + this.dataPos,
+        this.where,
+      );
     }
     this.bytes = bytes;
     this.bufStart = this.dataPos;
@@ -87,7 +99,8 @@ export class CpuPageReader {
       this.chunksLeft--;
       const zsize = c.u32('chunk compressed size');
       const size = c.u32('chunk size');
-      if (zsize > MAX_CHUNK || size > MAX_CHUNK) c.fail(`chunk sizes ${zsize}/${size} are too large`, c.pos - 8);
+      if (zsize > MAX_CHUNK || size > MAX_CHUNK)
+        c.fail(`chunk sizes ${zsize}/${size} are too large`, c.pos - 8);
       const at = c.pos;
       // (The recorded CPU size does not cover the chunk table exactly; trace-cmd ignores it too.)
       const z = c.bytes(zsize, 'chunk');

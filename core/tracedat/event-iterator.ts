@@ -74,7 +74,14 @@ export class CpuEventStream {
           this.bytes = pageCutAt(p.bytes, p.base, p.available, this.layout, bad);
           decodeSubbuf(this.bytes, 0, this.bytes.length, this.layout, this.cols, {where});
           this.pageLost = lost;
-          this.onError(new DecodeError('bad-record', 'type-0 record length is out of range', p.base + this.layout.dataOffset + bad, where));
+          this.onError(
+            new DecodeError(
+              'bad-record',
+              'type-0 record length is out of range',
+              p.base + this.layout.dataOffset + bad,
+              where,
+            ),
+          );
         } else {
           const r = decodeSubbuf(p.bytes, p.base, p.available, this.layout, this.cols, {where});
           if (r.error) this.onError(r.error);

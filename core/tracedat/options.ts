@@ -170,7 +170,12 @@ export function parseBufferOption(
 }
 
 /** Apply one option (other than DONE and BUFFER*) to `opts`. */
-export function applyOption(opts: TraceDatOptions, id: number, data: Uint8Array, le: boolean): void {
+export function applyOption(
+  opts: TraceDatOptions,
+  id: number,
+  data: Uint8Array,
+  le: boolean,
+): void {
   switch (id) {
     case OPT.DATE:
       opts.date = optionText(data);

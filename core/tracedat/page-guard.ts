@@ -12,7 +12,12 @@ import {COMMIT_MASK, TYPE_PADDING} from '../subbuffer.ts';
 const NEGATIVE_LENGTH_FROM = 2 ** 31 + 1;
 
 /** Data-relative offset of a record that would hang decodeSubbuf, or -1 if the page is safe. */
-export function hangingRecordAt(bytes: Uint8Array, base: number, available: number, layout: PageLayout): number {
+export function hangingRecordAt(
+  bytes: Uint8Array,
+  base: number,
+  available: number,
+  layout: PageLayout,
+): number {
   if (available < layout.dataOffset || base + layout.dataOffset > bytes.length) return -1;
   const le = layout.littleEndian;
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -47,7 +52,13 @@ export function hangingRecordAt(bytes: Uint8Array, base: number, available: numb
 }
 
 /** A copy of the page whose commit ends at `end` (flags cleared), so only records before it decode. */
-export function pageCutAt(bytes: Uint8Array, base: number, available: number, layout: PageLayout, end: number): Uint8Array {
+export function pageCutAt(
+  bytes: Uint8Array,
+  base: number,
+  available: number,
+  layout: PageLayout,
+  end: number,
+): Uint8Array {
   const copy = bytes.slice(base, base + available);
   const view = new DataView(copy.buffer);
   const le = layout.littleEndian;

@@ -71,7 +71,12 @@ export interface TraceDat {
   tsOffsetNs: bigint;
 }
 
-function fail(kind: 'bad-tracedat' | 'short-input' | 'unsupported', detail: string, offset: number, where: string): never {
+function fail(
+  kind: 'bad-tracedat' | 'short-input' | 'unsupported',
+  detail: string,
+  offset: number,
+  where: string,
+): never {
   throw new DecodeError(kind, detail, offset, where);
 }
 
@@ -127,10 +132,12 @@ class Builder {
   preamble(c: Cursor): void {
     const magic = c.bytes(10, 'magic');
     for (let i = 0; i < 10; i++) {
-      if (magic[i] !== MAGIC[i]) fail('bad-tracedat', 'not a trace.dat file (bad magic)', i, c.where);
+      if (magic[i] !== MAGIC[i])
+        fail('bad-tracedat', 'not a trace.dat file (bad magic)', i, c.where);
     }
     const v = c.cstring('version', 16);
-    if (v !== '6' && v !== '7') fail('unsupported', `trace.dat version '${v}' (only 6 and 7)`, 10, c.where);
+    if (v !== '6' && v !== '7')
+      fail('unsupported', `trace.dat version '${v}' (only 6 and 7)`, 10, c.where);
     this.version = v === '6' ? 6 : 7;
     const endian = c.u8('endian');
     if (endian > 1) fail('bad-tracedat', `endian byte ${endian}`, c.pos - 1, c.where);
@@ -145,11 +152,13 @@ class Builder {
 
   headerInfo(c: Cursor): void {
     const tag1 = c.bytes(12, 'header_page tag');
-    if (utf8(tag1) !== 'header_page\0') fail('bad-tracedat', 'missing "header_page" tag', c.pos - 12, c.where);
+    if (utf8(tag1) !== 'header_page\0')
+      fail('bad-tracedat', 'missing "header_page" tag', c.pos - 12, c.where);
     const n1 = c.u64('header_page size');
     this.headerPage = utf8(c.bytes(n1, 'header_page'));
     const tag2 = c.bytes(13, 'header_event tag');
-    if (utf8(tag2) !== 'header_event\0') fail('bad-tracedat', 'missing "header_event" tag', c.pos - 13, c.where);
+    if (utf8(tag2) !== 'header_event\0')
+      fail('bad-tracedat', 'missing "header_event" tag', c.pos - 13, c.where);
     const n2 = c.u64('header_event size');
     this.headerEvent = utf8(c.bytes(n2, 'header_event'));
   }
@@ -225,7 +234,8 @@ class Builder {
   optionsV7(offset: number): void {
     const seen = new Set<number>();
     while (offset !== 0) {
-      if (seen.has(offset)) fail('bad-tracedat', 'options sections form a loop', offset, 'trace.dat options');
+      if (seen.has(offset))
+        fail('bad-tracedat', 'options sections form a loop', offset, 'trace.dat options');
       seen.add(offset);
       const sec = this.section(offset, OPT.DONE);
       let next = 0;
@@ -251,20 +261,28 @@ class Builder {
     const name = SECTION_NAMES[expectId] ?? `id ${expectId}`;
     const where = `trace.dat section ${expectId} (${name}) @${offset}`;
     const c = this.cursor(where, offset);
-    if (offset >= this.src.size) fail('short-input', 'section offset is past the end of the file', offset, where);
+    if (offset >= this.src.size)
+      fail('short-input', 'section offset is past the end of the file', offset, where);
     const id = c.u16('section id');
     const flags = c.u16('section flags');
     c.u32('section string id');
     const size = c.u64('section size');
-    if (id !== expectId) fail('bad-tracedat', `section id ${id}, expected ${expectId}`, offset, where);
-    if (size > MAX_SECTION) fail('bad-tracedat', `section size ${size} is too large`, offset + 8, where);
+    if (id !== expectId)
+      fail('bad-tracedat', `section id ${id}, expected ${expectId}`, offset, where);
+    if (size > MAX_SECTION)
+      fail('bad-tracedat', `section size ${size} is too large`, offset + 8, where);
     if (flags & 1) {
       const zsize = c.u32('compressed size');
       const usize = c.u32('uncompressed size');
-      if (usize > MAX_SECTION) fail('bad-tracedat', `uncompressed size ${usize} is too large`, c.pos - 4, where);
+      if (usize > MAX_SECTION)
+        fail('bad-tracedat', `uncompressed size ${usize} is too large`, c.pos - 4, where);
       const at = c.pos;
       const z = c.bytes(zsize, 'compressed section');
-      return {data: this.codec.decompress(z, usize, where, at), flags, where: `${where} (uncompressed)`};
+      return {
+        data: this.codec.decompress(z, usize, where, at),
+        flags,
+        where: `${where} (uncompressed)`,
+      };
     }
     return {data: c.bytes(size, 'section data').slice(), flags, where};
   }
@@ -274,7 +292,8 @@ class Builder {
     const run = (id: number, fn: (c: Cursor) => void, required: boolean): void => {
       const off = s.get(id);
       if (off === undefined) {
-        if (required) fail('bad-tracedat', `no ${SECTION_NAMES[id]} section`, 0, 'trace.dat options');
+        if (required)
+          fail('bad-tracedat', `no ${SECTION_NAMES[id]} section`, 0, 'trace.dat options');
         return;
       }
       const sec = this.section(off, id);
@@ -296,7 +315,8 @@ class Builder {
       const c = this.cursor(where, b.offset);
       const id = c.u16('section id');
       const flags = c.u16('section flags');
-      if (id !== OPT.BUFFER && id !== OPT.BUFFER_TEXT) fail('bad-tracedat', `section id ${id}, expected 3`, b.offset, where);
+      if (id !== OPT.BUFFER && id !== OPT.BUFFER_TEXT)
+        fail('bad-tracedat', `section id ${id}, expected 3`, b.offset, where);
       b.compressed = (flags & 1) !== 0;
       if (b.compressed && this.codec.name === 'none') {
         fail('bad-tracedat', 'compressed CPU data in a file with no compression', b.offset, where);
@@ -373,7 +393,8 @@ class Builder {
     }
     for (const b of this.buffers.slice(1)) {
       const bc = this.cursor(`trace.dat v6 buffer '${b.name}' @${b.offset}`, b.offset);
-      if (b.offset >= this.src.size) fail('short-input', 'buffer offset past the end of the file', b.offset, bc.where);
+      if (b.offset >= this.src.size)
+        fail('short-input', 'buffer offset past the end of the file', b.offset, bc.where);
       const t = this.tagV6(bc);
       if (t === 'latency') b.latency = true;
       else this.flyrecordV6(bc, b);
@@ -390,7 +411,15 @@ class Builder {
     this.buffers.push(undefined as unknown as BufferInfo); // slot for the top buffer
     this.optionsV7(first);
     if (!this.buffers[0]) {
-      this.buffers[0] = {name: '', clock: this.clock, pageSize: this.pageSize, offset: 0, cpus: [], compressed: false, latency: false};
+      this.buffers[0] = {
+        name: '',
+        clock: this.clock,
+        pageSize: this.pageSize,
+        offset: 0,
+        cpus: [],
+        compressed: false,
+        latency: false,
+      };
     }
     this.cpus = this.options.cpuCount ?? 0;
     this.loadSections();
@@ -405,7 +434,12 @@ class Builder {
       for (const d of b.cpus) {
         if (i === 0) maxCpus = Math.max(maxCpus, d.cpu + 1);
         if (d.size > 0 && d.offset + d.size > this.src.size) {
-          fail('short-input', `cpu${d.cpu} data of '${b.name}' needs ${d.offset + d.size} bytes, file has ${this.src.size} (truncated?)`, d.offset, 'trace.dat CPU table');
+          fail(
+            'short-input',
+            `cpu${d.cpu} data of '${b.name}' needs ${d.offset + d.size} bytes, file has ${this.src.size} (truncated?)`,
+            d.offset,
+            'trace.dat CPU table',
+          );
         }
       }
     }

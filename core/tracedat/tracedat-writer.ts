@@ -369,7 +369,12 @@ function writeV7(dat: TraceDat, kallsyms: string, opts: WriteOptions): Uint8Arra
       for (const ref of buf.cpus) {
         const at = o.len;
         if (zstd) {
-          if (ref.size > 0) o.bytes(buf.compressed ? rawChunks(dat, ref) : zstdChunks(cpuDataBytes(dat, buf, ref), chunkBytes, le));
+          if (ref.size > 0)
+            o.bytes(
+              buf.compressed
+                ? rawChunks(dat, ref)
+                : zstdChunks(cpuDataBytes(dat, buf, ref), chunkBytes, le),
+            );
           table.push([ref.cpu, at, o.len - at]);
           continue;
         }

@@ -17,7 +17,12 @@ import {TraceReport} from '../../core/report/trace-report.ts';
 import {BytesSource} from '../../core/tracedat/byte-source.ts';
 import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {writeTraceDat} from '../../core/tracedat/tracedat-writer.ts';
-import {ccRequirement, describeWith, traceCmdRequirement, tracefsRequirement} from '../testing/kernel-gate.ts';
+import {
+  ccRequirement,
+  describeWith,
+  traceCmdRequirement,
+  tracefsRequirement,
+} from '../testing/kernel-gate.ts';
 import {
   diffLines,
   markerPath,
@@ -79,7 +84,10 @@ const CASES: Case[] = [
     opts: {events: ['sched', 'irq', 'timer', 'signal'], compression: 'none', clock: 'mono'},
     fixture: {file: 'markers-v7-mono.dat', version: 7, compression: 'zstd'},
   },
-  {name: 'v6, global clock', opts: {events: ['raw_syscalls', 'signal', 'sched'], fileVersion: 6, clock: 'global'}},
+  {
+    name: 'v6, global clock',
+    opts: {events: ['raw_syscalls', 'signal', 'sched'], fileVersion: 6, clock: 'global'},
+  },
   {
     name: 'v6, counter clock (raw timestamps)',
     opts: {events: ['sched', 'irq'], fileVersion: 6, clock: 'counter'},
@@ -95,94 +103,135 @@ const CASES: Case[] = [
     opts: {
       events: ['sched', 'irq', 'raw_syscalls', 'timer'],
       extra: ['-b', '4'],
-      script: 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; ls -R /usr/lib/x86_64-linux-gnu >/dev/null 2>&1; true',
+      script:
+        'i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; ls -R /usr/lib/x86_64-linux-gnu >/dev/null 2>&1; true',
     },
     fixture: {file: 'lost-v7.dat', version: 7, compression: 'zstd'},
   },
 ];
 
-describeWith('ringside report vs trace-cmd report (live recordings)', [tracefsRequirement(), traceCmdRequirement(), ccRequirement()], () => {
-  let dir = '';
-  const instances: string[] = [];
-  const regen = process.env.RINGSIDE_REGEN_TRACEDAT_FIXTURES === '1';
-  const counts: string[] = [];
+describeWith(
+  'ringside report vs trace-cmd report (live recordings)',
+  [tracefsRequirement(), traceCmdRequirement(), ccRequirement()],
+  () => {
+    let dir = '';
+    const instances: string[] = [];
+    const regen = process.env.RINGSIDE_REGEN_TRACEDAT_FIXTURES === '1';
+    const counts: string[] = [];
 
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'ringside-report-'));
-  });
-  afterAll(() => {
-    for (const i of instances) removeInstance(i);
-    rmSync(dir, {recursive: true, force: true});
-    console.log(`golden diff counts:\n  ${counts.join('\n  ')}`);
-  });
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'ringside-report-'));
+    });
+    afterAll(() => {
+      for (const i of instances) removeInstance(i);
+      rmSync(dir, {recursive: true, force: true});
+      console.log(`golden diff counts:\n  ${counts.join('\n  ')}`);
+    });
 
-  CASES.forEach((c, n) => {
-    it(c.name, () => {
-      const instance = `ringside-test-rep-${process.pid}-${n}`;
+    CASES.forEach((c, n) => {
+      it(c.name, () => {
+        const instance = `ringside-test-rep-${process.pid}-${n}`;
+        instances.push(instance);
+        const more = (c.opts.more ?? []).map((m) => ({
+          ...m,
+          instance: `${instance}-${m.instance}`,
+        }));
+        instances.push(...more.map((m) => m.instance));
+        const output = join(dir, `case${n}.dat`);
+        try {
+          traceCmdRecord({
+            ...c.opts,
+            more,
+            instance,
+            output,
+            script: c.opts.script ?? workload(instance, dir),
+          });
+        } finally {
+          removeInstance(instance);
+          for (const m of more) removeInstance(m.instance);
+        }
+        const expected = traceCmdReport(output);
+        const {text, report} = ourReport(output);
+        const d = diffLines(expected, text);
+        const allowed = ALLOWED[c.name]?.count ?? 0;
+        counts.push(`${c.name}: ${expected.split('\n').length - 1} lines, ${d.count} differ`);
+        if (d.count !== allowed) console.log(c.name, d.samples);
+        expect(d.count).toBe(allowed);
+        expect(report.iterator.errorCount).toBe(0);
+        if (c.name.startsWith('v7, lost')) expect(expected).toMatch(/EVENTS DROPPED/);
+        if (c.name.startsWith('v7, two'))
+          expect(new Set(expected.split('\n').map((l) => l.split(':')[0])).size).toBeGreaterThan(2);
+
+        if (regen && c.fixture) {
+          const dat = readTraceDat(new BytesSource(new Uint8Array(readFileSync(output))));
+          const kallsyms = trimKallsyms(dat);
+          const bytes = writeTraceDat(dat, {
+            version: c.fixture.version,
+            compression: c.fixture.compression,
+            kallsyms,
+          });
+          const file = join(FIXTURES, c.fixture.file);
+          writeFileSync(file, bytes);
+          const fixtureReport = traceCmdReport(file);
+          // The trimmed, rewritten file must print exactly like the recording.
+          expect(
+            diffLines(
+              expected.replaceAll(output.slice(output.lastIndexOf('/') + 1), c.fixture.file),
+              fixtureReport,
+            ).count,
+          ).toBe(0);
+          writeFileSync(
+            `${file}.report.txt.gz`,
+            gzipSync(new TextEncoder().encode(fixtureReport), {level: 9, mtime: 0}),
+          );
+          expect(bytes.length).toBeLessThan(300 << 10);
+        }
+      });
+    });
+
+    it('the CLI prints the same text and survives a closed pipe', () => {
+      const instance = `ringside-test-rep-${process.pid}-cli`;
       instances.push(instance);
-      const more = (c.opts.more ?? []).map((m) => ({...m, instance: `${instance}-${m.instance}`}));
-      instances.push(...more.map((m) => m.instance));
-      const output = join(dir, `case${n}.dat`);
+      const output = join(dir, 'cli.dat');
       try {
-        traceCmdRecord({...c.opts, more, instance, output, script: c.opts.script ?? workload(instance, dir)});
+        traceCmdRecord({instance, events: ['sched', 'irq'], output, script: 'sleep 0.1'});
       } finally {
         removeInstance(instance);
-        for (const m of more) removeInstance(m.instance);
       }
-      const expected = traceCmdReport(output);
-      const {text, report} = ourReport(output);
-      const d = diffLines(expected, text);
-      const allowed = ALLOWED[c.name]?.count ?? 0;
-      counts.push(`${c.name}: ${expected.split('\n').length - 1} lines, ${d.count} differ`);
-      if (d.count !== allowed) console.log(c.name, d.samples);
-      expect(d.count).toBe(allowed);
-      expect(report.iterator.errorCount).toBe(0);
-      if (c.name.startsWith('v7, lost')) expect(expected).toMatch(/EVENTS DROPPED/);
-      if (c.name.startsWith('v7, two')) expect(new Set(expected.split('\n').map((l) => l.split(':')[0])).size).toBeGreaterThan(2);
-
-      if (regen && c.fixture) {
-        const dat = readTraceDat(new BytesSource(new Uint8Array(readFileSync(output))));
-        const kallsyms = trimKallsyms(dat);
-        const bytes = writeTraceDat(dat, {version: c.fixture.version, compression: c.fixture.compression, kallsyms});
-        const file = join(FIXTURES, c.fixture.file);
-        writeFileSync(file, bytes);
-        const fixtureReport = traceCmdReport(file);
-        // The trimmed, rewritten file must print exactly like the recording.
-        expect(diffLines(expected.replaceAll(output.slice(output.lastIndexOf('/') + 1), c.fixture.file), fixtureReport).count).toBe(0);
-        writeFileSync(`${file}.report.txt.gz`, gzipSync(new TextEncoder().encode(fixtureReport), {level: 9, mtime: 0}));
-        expect(bytes.length).toBeLessThan(300 << 10);
-      }
+      const bin = join(REPO, 'bin/ringside.mjs');
+      const full = spawnSync('node', [bin, 'report', output], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      });
+      expect(full.status).toBe(0);
+      expect(diffLines(traceCmdReport(output), full.stdout).count).toBe(0);
+      const head = spawnSync('sh', ['-c', `node ${bin} report ${output} | head -3`], {
+        encoding: 'utf8',
+      });
+      expect(head.stdout.split('\n').length).toBe(4);
+      expect(head.stderr).not.toMatch(/EPIPE|Error/);
+      // trace-cmd 3.1.6 matches --cpu against its stream index over all buffers (top buffer's
+      // CPUs first), so with -B instances it selects the wrong CPU; ours filters by the real CPU.
+      const cpu1 = spawnSync('node', [bin, 'report', '--cpu', '1', output], {
+        encoding: 'utf8',
+        maxBuffer: 1 << 28,
+      });
+      const theirs = full.stdout.split('\n');
+      const expected = [
+        theirs[0],
+        ...theirs.slice(1).filter((l) => / \[001\] |^\S*:? ?CPU:1 /.test(l)),
+        '',
+      ];
+      expect(expected.length).toBeGreaterThan(3);
+      expect(diffLines(expected.join('\n'), cpu1.stdout).count).toBe(0);
     });
-  });
-
-  it('the CLI prints the same text and survives a closed pipe', () => {
-    const instance = `ringside-test-rep-${process.pid}-cli`;
-    instances.push(instance);
-    const output = join(dir, 'cli.dat');
-    try {
-      traceCmdRecord({instance, events: ['sched', 'irq'], output, script: 'sleep 0.1'});
-    } finally {
-      removeInstance(instance);
-    }
-    const bin = join(REPO, 'bin/ringside.mjs');
-    const full = spawnSync('node', [bin, 'report', output], {encoding: 'utf8', maxBuffer: 1 << 28});
-    expect(full.status).toBe(0);
-    expect(diffLines(traceCmdReport(output), full.stdout).count).toBe(0);
-    const head = spawnSync('sh', ['-c', `node ${bin} report ${output} | head -3`], {encoding: 'utf8'});
-    expect(head.stdout.split('\n').length).toBe(4);
-    expect(head.stderr).not.toMatch(/EPIPE|Error/);
-    // trace-cmd 3.1.6 matches --cpu against its stream index over all buffers (top buffer's
-    // CPUs first), so with -B instances it selects the wrong CPU; ours filters by the real CPU.
-    const cpu1 = spawnSync('node', [bin, 'report', '--cpu', '1', output], {encoding: 'utf8', maxBuffer: 1 << 28});
-    const theirs = full.stdout.split('\n');
-    const expected = [theirs[0], ...theirs.slice(1).filter((l) => / \[001\] |^\S*:? ?CPU:1 /.test(l)), ''];
-    expect(expected.length).toBeGreaterThan(3);
-    expect(diffLines(expected.join('\n'), cpu1.stdout).count).toBe(0);
-  });
-});
+  },
+);
 
 it('parses report arguments', () => {
-  expect(parseReportArgs(['f.dat', '--cpu', '0,2-3', '-F', 'sched:*', '--filter=irq', '--stat'])).toEqual({
+  expect(
+    parseReportArgs(['f.dat', '--cpu', '0,2-3', '-F', 'sched:*', '--filter=irq', '--stat']),
+  ).toEqual({
     file: 'f.dat',
     cpus: [0, 2, 3],
     filters: ['sched:*', 'irq'],

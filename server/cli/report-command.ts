@@ -55,7 +55,8 @@ export function parseReportArgs(args: string[]): ReportArgs | 'help' {
       return v;
     };
     if (a === '-h' || a === '--help') return 'help';
-    else if (a === '--cpu' || a.startsWith('--cpu=')) cpus = [...(cpus ?? []), ...parseCpuList(value())];
+    else if (a === '--cpu' || a.startsWith('--cpu='))
+      cpus = [...(cpus ?? []), ...parseCpuList(value())];
     else if (a === '-F' || a === '--filter' || a.startsWith('--filter=')) filters.push(value());
     else if (a === '--stat') stat = true;
     else if (a === '-i') file = value();
@@ -120,14 +121,20 @@ export async function reportCommand(args: string[]): Promise<number> {
       await out.write(statText(dat));
       return 0;
     }
-    const report = new TraceReport(dat, {cpus: parsed.cpus, filters: parsed.filters, fileName: parsed.file});
+    const report = new TraceReport(dat, {
+      cpus: parsed.cpus,
+      filters: parsed.filters,
+      fileName: parsed.file,
+    });
     if (!(await out.write(report.header()))) return 0;
     for (const chunk of report.chunks()) {
       if (!(await out.write(chunk))) return 0;
     }
     const it = report.iterator;
     if (it.errorCount > 0) {
-      console.error(`ringside report: ${it.errorCount} damaged page(s) skipped; first: ${it.errors[0].message}`);
+      console.error(
+        `ringside report: ${it.errorCount} damaged page(s) skipped; first: ${it.errors[0].message}`,
+      );
     }
     return it.errorCount > 0 ? 1 : 0;
   } finally {

@@ -113,16 +113,28 @@ export class ReplaySource implements TraceSource {
         this.ownsSource = true;
       } else throw new Error('replay needs a trace.dat file');
       this.dat = readTraceDat(this.src);
-      const candidates = this.dat.buffers.filter((b) => !b.latency && b.cpus.some((c) => c.size > 0));
+      const candidates = this.dat.buffers.filter(
+        (b) => !b.latency && b.cpus.some((c) => c.size > 0),
+      );
       const want = this.options.instance;
-      this.buffer = want === undefined ? candidates[0] : this.dat.buffers.find((b) => b.name === want);
+      this.buffer =
+        want === undefined ? candidates[0] : this.dat.buffers.find((b) => b.name === want);
       if (!this.buffer) {
-        throw new Error(want === undefined ? 'the trace.dat has no CPU data' : `no buffer '${want}' in the trace.dat`);
+        throw new Error(
+          want === undefined
+            ? 'the trace.dat has no CPU data'
+            : `no buffer '${want}' in the trace.dat`,
+        );
       }
       this.layout = layoutFor(this.buffer.pageSize, this.dat.longSize, this.dat.littleEndian);
       for (const ref of this.buffer.cpus) {
         if (ref.size === 0) continue;
-        const c: CpuCursor = {cpu: ref.cpu, pages: new CpuPageReader(this.dat, this.buffer, ref), seq: 0, ts: NaN};
+        const c: CpuCursor = {
+          cpu: ref.cpu,
+          pages: new CpuPageReader(this.dat, this.buffer, ref),
+          seq: 0,
+          ts: NaN,
+        };
         this.advance(c);
         this.cursors.push(c);
       }
@@ -135,8 +147,10 @@ export class ReplaySource implements TraceSource {
     const buffer = this.buffer;
     if (!dat || !buffer) throw new Error('replay source is not open');
     const formats: EventFormatText[] = [];
-    for (const text of dat.ftraceFormats) formats.push({system: 'ftrace', name: NAME_RE.exec(text)?.[1] ?? '', text});
-    for (const f of dat.eventFormats) formats.push({system: f.system, name: NAME_RE.exec(f.text)?.[1] ?? '', text: f.text});
+    for (const text of dat.ftraceFormats)
+      formats.push({system: 'ftrace', name: NAME_RE.exec(text)?.[1] ?? '', text});
+    for (const f of dat.eventFormats)
+      formats.push({system: f.system, name: NAME_RE.exec(f.text)?.[1] ?? '', text: f.text});
     const meta: SourceMetadata = {
       kind: 'replay',
       instance: buffer.name,
@@ -172,7 +186,13 @@ export class ReplaySource implements TraceSource {
       }
       try {
         const view = new DataView(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
-        const h = readSubbufHeader(view, p.base, p.available, layout, `${p.where} page ${p.pageIndex}`);
+        const h = readSubbufHeader(
+          view,
+          p.base,
+          p.available,
+          layout,
+          `${p.where} page ${p.pageIndex}`,
+        );
         if (h.size === 0 && !h.missedEvents) continue;
         const end = layout.dataOffset + h.size + (h.missedStored ? layout.longSize : 0);
         c.bytes = p.bytes.slice(p.base, p.base + end);

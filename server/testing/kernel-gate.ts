@@ -37,6 +37,16 @@ export function tracefsRequirement(): Requirement {
   return tracefsCache;
 }
 
+/** tracefs readable (format files): enough for tests that only read events/. */
+export function tracefsReadableRequirement(): Requirement {
+  try {
+    accessSync(`${TRACEFS}/events/header_page`, constants.R_OK);
+    return {ok: true, why: ''};
+  } catch {
+    return {ok: false, why: `cannot read ${TRACEFS}/events (tracefs not mounted or no permission)`};
+  }
+}
+
 /** True when this machine has tracefs at all (mounted or mountable), whatever the permissions. */
 export function machineHasTracefs(): boolean {
   return process.platform === 'linux' && existsSync('/sys/kernel/tracing');

@@ -14,7 +14,8 @@ import {TRACEFS} from './kernel-gate.ts';
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const REPO = resolve(HERE, '../..');
-export const SHIM_SOURCE = process.env.RINGSIDE_SHIM_SOURCE ?? '/work/shared/tools/trace-cmd-eperm-shim.c';
+export const SHIM_SOURCE =
+  process.env.RINGSIDE_SHIM_SOURCE ?? '/work/shared/tools/trace-cmd-eperm-shim.c';
 const CACHE = join(REPO, 'node_modules/.cache/ringside-tracecmd');
 
 /** Build (or reuse) the shim; returns the path of the .so. */
@@ -108,7 +109,10 @@ export function markerPath(instance: string, raw = false): string {
 }
 
 /** Line-by-line difference of two reports: [line number, expected, got] of each changed line. */
-export function diffLines(expected: string, got: string): {count: number; samples: [number, string, string][]} {
+export function diffLines(
+  expected: string,
+  got: string,
+): {count: number; samples: [number, string, string][]} {
   const a = expected.split('\n');
   const b = got.split('\n');
   const n = Math.max(a.length, b.length);
