@@ -2,19 +2,13 @@
  * The adapter against the real worker API across a real comlink boundary (expose on port1 of a
  * MessageChannel, wrap port2, as comlink's own tests do), fed with real captured sub-buffers.
  */
-import {wrap} from 'comlink';
-import {expose} from 'comlink';
+import {expose, wrap} from 'comlink';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
 import {createWorkerApi, type WorkerApi} from '../../worker/api.ts';
 import {captureMetadata, capturePages} from '../../worker/testing/capture-pages.ts';
 import {NO_FILTERS} from '../store/filter-slice.ts';
-import {
-  problemFromClose,
-  recentRate,
-  splitReportLine,
-  toWorkerFilter,
-  WorkerBackend,
-} from './worker-backend.ts';
+import {problemFromClose, recentRate, splitReportLine, toWorkerFilter} from './worker-answers.ts';
+import {WorkerBackend} from './worker-backend.ts';
 
 describe('worker-backend helpers', () => {
   it.each([

@@ -99,6 +99,50 @@ describe('dashboard e2e (sim source)', () => {
     await page.screenshot({path: join(ART, 'dashboard-zoomed.png')});
   });
 
+  it('drag and A/D pan, W/S zoom, hover shows a tooltip, Follow resumes live', async () => {
+    const canvas = page.locator('[data-testid=timeline-cpu-1]');
+    const box = (await canvas.boundingBox())!;
+    const y = box.y + box.height / 2;
+    const r0 = await visibleRange(page);
+    const span0 = r0.endNs - r0.startNs;
+    await page.mouse.move(box.x + box.width / 2, y);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width / 2 + 200, y, {steps: 5});
+    await page.mouse.up();
+    await nextFrame(page);
+    const r1 = await visibleRange(page);
+    // Dragging right by 200 px shows earlier time by 200 px worth of span.
+    expect((r0.startNs - r1.startNs) / span0).toBeCloseTo(200 / box.width, 1);
+    expect(r1.endNs - r1.startNs).toBeCloseTo(span0, -3);
+    await page.keyboard.press('d');
+    await nextFrame(page);
+    expect((await visibleRange(page)).startNs).toBeGreaterThan(r1.startNs);
+    await page.keyboard.press('w');
+    await nextFrame(page);
+    const r2 = await visibleRange(page);
+    expect(r2.endNs - r2.startNs).toBeLessThan(span0);
+    await page.keyboard.press('s');
+    await nextFrame(page);
+    const r3 = await visibleRange(page);
+    expect(r3.endNs - r3.startNs).toBeGreaterThan(r2.endNs - r2.startNs);
+    // Hover over the slice lane until something is under the pointer.
+    const tip = page.locator('.tooltip');
+    for (let x = 10; x < box.width && !(await tip.isVisible()); x += 15) {
+      await page.mouse.move(box.x + x, box.y + 20);
+    }
+    expect(await tip.isVisible()).toBe(true);
+    expect(await tip.innerText()).toMatch(/ran|sched|swap|lost|\+/);
+    await page.locator('[data-testid=follow-toggle]').click();
+    expect(await page.locator('[data-testid=follow-toggle]').getAttribute('aria-pressed')).toBe(
+      'true',
+    );
+    // Following again: the view slides to the newest data, past where we were.
+    await expect
+      .poll(async () => (await visibleRange(page)).endNs, {timeout: 5_000})
+      .toBeGreaterThan(r3.endNs);
+    await page.locator('[data-testid=follow-toggle]').click();
+  });
+
   it('a click on an event mark selects it and shows its fields', async () => {
     const canvas = page.locator('[data-testid=timeline-cpu-0]');
     const box = (await canvas.boundingBox())!;

@@ -73,7 +73,7 @@ export class CpuEventStream {
           const lost = readSubbufHeader(view, p.base, p.available, this.layout, where).lostEvents;
           this.bytes = pageCutAt(p.bytes, p.base, p.available, this.layout, bad);
           decodeSubbuf(this.bytes, 0, this.bytes.length, this.layout, this.cols, {where});
-          this.pageLost = lost;
+          this.pageLost = this.firstRecordAtStart(0) ? lost : 0;
           this.onError(
             new DecodeError(
               'bad-record',
@@ -85,7 +85,7 @@ export class CpuEventStream {
         } else {
           const r = decodeSubbuf(p.bytes, p.base, p.available, this.layout, this.cols, {where});
           if (r.error) this.onError(r.error);
-          this.pageLost = r.header.lostEvents;
+          this.pageLost = this.firstRecordAtStart(p.base) ? r.header.lostEvents : 0;
         }
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
@@ -94,6 +94,20 @@ export class CpuEventStream {
       }
       if (this.cols.length > 0) return true;
     }
+  }
+
+  /**
+   * kbuffer reports a page's lost events only on a first record that starts the page
+   * (kbuffer_missed_events: `curr == 0`); after a leading time extend/stamp they are not shown.
+   */
+  private firstRecordAtStart(pageBase: number): boolean {
+    if (this.cols.length === 0) return false;
+    const data = pageBase + this.layout.dataOffset;
+    const rel = this.cols.payloadOffset[0] - data;
+    if (rel === 4) return true;
+    if (rel !== 8) return false;
+    const w = this.bytes[this.layout.littleEndian ? data : data + 3];
+    return (this.layout.littleEndian ? w & 31 : w >>> 3) === 0;
   }
 }
 

@@ -137,6 +137,35 @@ describe('trace.dat fixtures (real trace-cmd 3.1.6 recordings)', () => {
     });
   }
 
+  it('selects events (-F) and CPUs (--cpu) as a filter over the full report', () => {
+    const file = 'two-instances-v7.dat';
+    const dat = readTraceDat(new BytesSource(load(file)));
+    const lines = expected(file).split('\n');
+    const eventOf = (l: string): string | undefined => /\] +[\d.]+: (\S+):/.exec(l)?.[1];
+    const run = (request: {filters?: string[]; cpus?: number[]}): string => {
+      const r = new TraceReport(dat, {fileName: file, ...request});
+      let out = r.header();
+      for (const c of r.chunks()) out += c;
+      return out;
+    };
+    const irq = new Set(
+      new TraceReport(dat).registry
+        .all()
+        .filter((f) => f.system === 'irq')
+        .map((f) => f.name),
+    );
+    const want = lines.filter(
+      (l, i) =>
+        i === 0 ||
+        l === '' ||
+        ((e) => e === 'sched_switch' || (e !== undefined && irq.has(e)))(eventOf(l)),
+    );
+    expect(want.length).toBeGreaterThan(50);
+    expect(firstDiff(want.join('\n'), run({filters: ['sched:sched_switch', 'irq']}))).toBe('');
+    const cpu0 = lines.filter((l, i) => i === 0 || l === '' || / \[000\] /.test(l));
+    expect(firstDiff(cpu0.join('\n'), run({cpus: [0]}))).toBe('');
+  });
+
   it('reads the metadata trace-cmd stored', () => {
     const dat = readTraceDat(new BytesSource(load('two-instances-v7.dat')));
     expect(dat.version).toBe(7);

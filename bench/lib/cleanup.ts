@@ -1,0 +1,84 @@
+/**
+ * Everything a live benchmark leaves behind if it stops half-way: child processes (markgen,
+ * trace-cmd, the server) and tracefs instances. Registered here, undone on normal exit, on
+ * Ctrl-C (SIGINT reaches the whole process group; we still wait for and reap our own children,
+ * then remove the instances) and on SIGTERM. Children are killed by their own pid only.
+ */
+import {execFileSync, type ChildProcess} from 'node:child_process';
+import {existsSync, rmdirSync} from 'node:fs';
+import {join} from 'node:path';
+
+export const TRACEFS = '/sys/kernel/tracing';
+
+const children = new Set<ChildProcess>();
+const instances = new Set<string>();
+let shim: string | undefined;
+let installed = false;
+
+export function trackChild(c: ChildProcess): ChildProcess {
+  children.add(c);
+  c.once('exit', () => children.delete(c));
+  return c;
+}
+
+/** An instance that must not survive the bench; trace-cmd's (`-B`) need `shimPath` to reset. */
+export function trackInstance(name: string, shimPath?: string): void {
+  instances.add(name);
+  if (shimPath) shim = shimPath;
+}
+
+/** Remove one instance now (trace-cmd reset -B first when trace-cmd made it). */
+export function removeInstance(name: string): void {
+  const dir = join(TRACEFS, 'instances', name);
+  if (existsSync(dir) && shim) {
+    try {
+      execFileSync('trace-cmd', ['reset', '-B', name], {
+        stdio: 'ignore',
+        timeout: 20_000,
+        env: {...process.env, LD_PRELOAD: shim},
+      });
+    } catch {
+      // fall through to rmdir
+    }
+  }
+  for (let i = 0; i < 5 && existsSync(dir); i++) {
+    try {
+      rmdirSync(dir);
+    } catch {
+      // busy for a moment while a reader closes
+      execFileSync('sleep', ['0.2']);
+    }
+  }
+  instances.delete(name);
+}
+
+export function cleanupNow(): void {
+  for (const c of children) {
+    if (c.exitCode === null && c.pid) {
+      try {
+        process.kill(c.pid, 'SIGTERM');
+      } catch {
+        // gone
+      }
+    }
+  }
+  for (const name of [...instances]) removeInstance(name);
+}
+
+/** Install exit/signal handlers once. */
+export function installCleanup(): void {
+  if (installed) return;
+  installed = true;
+  process.on('exit', cleanupNow);
+  for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+    process.once(sig, () => {
+      console.error(`\n${sig}: stopping children and removing instances …`);
+      cleanupNow();
+      // Give a killed server a moment to remove its own instance, then check again.
+      setTimeout(() => {
+        cleanupNow();
+        process.exit(130);
+      }, 1500);
+    });
+  }
+}

@@ -1,0 +1,60 @@
+/**
+ * The server side of the live benchmarks, as its own process: `ringside serve` exactly
+ * (startServe: mmap source → fan-out → HTTP/WebSocket server) plus two things the CLI has no
+ * flag for: `--bench-clock CLOCK` (trace clock of the own instance, 'mono' for latency) and a
+ * stdin protocol so the bench can ask the process about itself:
+ *   "stats\n" → one JSON line {cpuUserUs, cpuSystemUs, rssBytes}
+ *   stdin closed or SIGTERM → stop (the source removes its instance) and exit.
+ * First stdout line: JSON {url, instance, pid}.
+ *
+ * Run: node --import tsx bench/lib/serve-child.ts [serve options] [--bench-clock mono]
+ */
+import {createInterface} from 'node:readline';
+import {parseServeArgs} from '../../server/cli/args.ts';
+import {startServe} from '../../server/cli/serve-command.ts';
+import {createSource} from '../../server/sources/create-source.ts';
+
+const argv = process.argv.slice(2);
+let clock: string | undefined;
+const k = argv.indexOf('--bench-clock');
+if (k >= 0) {
+  clock = argv[k + 1];
+  argv.splice(k, 2);
+}
+const args = parseServeArgs(argv);
+const logs: string[] = [];
+const handle = await startServe(
+  args,
+  (l) => logs.push(l),
+  (o) => createSource(clock ? {...o, traceClock: clock} : o),
+);
+const instanceDir = (handle.source as {instanceDir?: string}).instanceDir ?? '';
+process.stdout.write(
+  JSON.stringify({
+    url: handle.url,
+    instance: instanceDir.split('/').pop() ?? '',
+    pid: process.pid,
+    reason: handle.reason,
+  }) + '\n',
+);
+
+let stopping = false;
+async function stop(): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  await handle.stop();
+  process.exit(0);
+}
+process.once('SIGTERM', () => void stop());
+process.once('SIGINT', () => void stop());
+const rl = createInterface({input: process.stdin});
+rl.on('line', (line) => {
+  if (line.trim() === 'stats') {
+    const u = process.cpuUsage();
+    process.stdout.write(
+      JSON.stringify({cpuUserUs: u.user, cpuSystemUs: u.system, rssBytes: process.memoryUsage().rss}) +
+        '\n',
+    );
+  } else if (line.trim() === 'stop') void stop();
+});
+rl.on('close', () => void stop());

@@ -1,0 +1,212 @@
+/**
+ * Reference tools for the live benchmarks, built at run time into bench/build/ (ignored by git):
+ * markgen (fixed-rate trace_marker_raw writer with 4-byte per-CPU ids, /work/shared/tools) and the
+ * LD_PRELOAD shim trace-cmd needs on this VM (its function-tracer files are locked: EPERM).
+ * Plus the trace-cmd runs (record, stream) with their id checks.
+ */
+import {execFileSync, spawn} from 'node:child_process';
+import {existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync} from 'node:fs';
+import {fileURLToPath} from 'node:url';
+import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
+import {CpuEventStream} from '../../core/tracedat/event-iterator.ts';
+import {FileByteSource} from '../../server/sources/replay-source.ts';
+import {trackChild, trackInstance, removeInstance, TRACEFS} from './cleanup.ts';
+
+export const BUILD = fileURLToPath(new URL('../build/', import.meta.url));
+const TOOLS = process.env.RINGSIDE_TOOLS ?? '/work/shared/tools';
+
+function buildIfStale(out: string, src: string, args: string[]): string {
+  if (existsSync(out) && statSync(out).mtimeMs >= statSync(src).mtimeMs) return out;
+  execFileSync('cc', args, {stdio: 'pipe'});
+  return out;
+}
+
+export interface Tools {
+  markgen: string;
+  shim: string;
+}
+
+export function buildTools(): Tools {
+  mkdirSync(BUILD, {recursive: true});
+  const mg = `${TOOLS}/markgen.c`;
+  const sh = `${TOOLS}/trace-cmd-eperm-shim.c`;
+  return {
+    markgen: buildIfStale(`${BUILD}markgen`, mg, ['-O2', '-o', `${BUILD}markgen`, mg]),
+    shim: buildIfStale(`${BUILD}trace-cmd-eperm-shim.so`, sh, [
+      '-shared',
+      '-fPIC',
+      '-O2',
+      '-o',
+      `${BUILD}trace-cmd-eperm-shim.so`,
+      sh,
+      '-ldl',
+    ]),
+  };
+}
+
+export interface Writer {
+  cpu: number;
+  rate: number;
+}
+
+export interface MarkgenResult {
+  cpu: number;
+  written: number;
+  errors: number;
+  elapsedS: number;
+  rate: number;
+}
+
+export function parseMarkgen(text: string, cpus: number[]): MarkgenResult[] {
+  const out: MarkgenResult[] = [];
+  const rx = /markgen written=(\d+) errors=(\d+) elapsed=([\d.]+) rate=(\d+)\/s/g;
+  let i = 0;
+  for (const m of text.matchAll(rx)) {
+    out.push({
+      cpu: cpus[i++] ?? -1,
+      written: Number(m[1]),
+      errors: Number(m[2]),
+      elapsedS: Number(m[3]),
+      rate: Number(m[4]),
+    });
+  }
+  return out;
+}
+
+/** Shell command running one pinned markgen per writer, each printing "cpu=N markgen …". */
+export function markgenScript(t: Tools, instance: string, writers: Writer[], secs: number, outFile: string): string {
+  const one = (w: Writer) =>
+    `${t.markgen} -i ${instance} -c ${w.cpu} -r ${w.rate} -d ${secs} > ${outFile}.${w.cpu}`;
+  return `${writers.map(one).join(' & ')} & wait`;
+}
+
+export function readMarkgen(outFile: string, writers: Writer[]): MarkgenResult[] {
+  return writers.flatMap((w) => parseMarkgen(readFileSync(`${outFile}.${w.cpu}`, 'utf8'), [w.cpu]));
+}
+
+/** Run markgen writers directly (for the Ringside side, whose instance already exists). */
+export function runMarkgens(t: Tools, instance: string, writers: Writer[], secs: number): Promise<MarkgenResult[]> {
+  return Promise.all(
+    writers.map(
+      (w) =>
+        new Promise<MarkgenResult>((resolve, reject) => {
+          const c = trackChild(
+            spawn(t.markgen, ['-i', instance, '-c', String(w.cpu), '-r', String(w.rate), '-d', String(secs)], {
+              stdio: ['ignore', 'pipe', 'inherit'],
+            }),
+          );
+          let text = '';
+          c.stdout!.on('data', (d: Buffer) => (text += d.toString()));
+          c.on('exit', (code) => {
+            const r = parseMarkgen(text, [w.cpu])[0];
+            if (code !== 0 || !r) reject(new Error(`markgen failed (${code}): ${text}`));
+            else resolve(r);
+          });
+        }),
+    ),
+  );
+}
+
+export interface IdCount {
+  cpu: number;
+  received: number;
+  next: number;
+  missingInside: number;
+  backwards: number;
+}
+
+function newCount(cpu: number): IdCount {
+  return {cpu, received: 0, next: 0, missingInside: 0, backwards: 0};
+}
+
+function see(c: IdCount, id: number): void {
+  c.received++;
+  if (id >= c.next) {
+    c.missingInside += id - c.next;
+    c.next = id + 1;
+  } else c.backwards++;
+}
+
+/** Per-CPU raw_data ids in a trace.dat (all buffers), read with core/tracedat. */
+export function idsInTraceDat(file: string, rawDataType: number): Map<number, IdCount> {
+  const src = FileByteSource.open(file);
+  const counts = new Map<number, IdCount>();
+  try {
+    const dat = readTraceDat(src);
+    dat.buffers.forEach((b, bi) => {
+      if (b.latency) return;
+      for (const d of b.cpus) {
+        if (d.size === 0) continue;
+        const s = new CpuEventStream(dat, b, bi, d.cpu, (e) => console.error(`trace.dat: ${e.message}`));
+        let c = counts.get(d.cpu);
+        if (!c) counts.set(d.cpu, (c = newCount(d.cpu)));
+        for (let more = s.loadNextPage(); more; more = s.loadNextPage()) {
+          const dv = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
+          const po = s.cols.payloadOffset;
+          for (let i = 0; i < s.cols.length; i++) {
+            if (dv.getUint16(po[i], true) === rawDataType) see(c, dv.getUint32(po[i] + 8, true));
+          }
+        }
+      }
+    });
+  } finally {
+    src.close?.();
+  }
+  return counts;
+}
+
+/** Per-CPU raw_data ids in trace-cmd's text output ("[001] … raw_data: … # <hex id> …"). */
+export function idsInText(file: string): Map<number, IdCount> {
+  const counts = new Map<number, IdCount>();
+  const text = readFileSync(file, 'latin1');
+  const rx = /\[(\d+)\][^\n]*?raw_data: +# ([0-9a-f]+)/g;
+  for (const m of text.matchAll(rx)) {
+    const cpu = Number(m[1]);
+    let c = counts.get(cpu);
+    if (!c) counts.set(cpu, (c = newCount(cpu)));
+    see(c, parseInt(m[2], 16));
+  }
+  return counts;
+}
+
+export function rawDataTypeId(): number {
+  const m = /^ID:\s*(\d+)/m.exec(readFileSync(`${TRACEFS}/events/ftrace/raw_data/format`, 'utf8'));
+  if (!m) throw new Error('no ftrace/raw_data format in tracefs');
+  return Number(m[1]);
+}
+
+/**
+ * `trace-cmd record|stream -B INSTANCE` around the markgen writers (trace-cmd runs them as its
+ * command, so it is reading before the first write and stops after the last). `stdoutFile`
+ * receives trace-cmd's stdout (stream prints every event there).
+ */
+export function runTraceCmd(
+  t: Tools,
+  mode: 'record' | 'stream',
+  instance: string,
+  script: string,
+  o: {output?: string; stdoutFile: string; clock?: string; extra?: string[]},
+): Promise<{wallS: number; stderr: string; pid: number}> {
+  trackInstance(instance, t.shim);
+  const args = [mode, '-B', instance];
+  if (o.clock) args.push('-C', o.clock);
+  // raw_data has no enable file; trace-cmd wants one enabled event: exec fires once per run.
+  args.push('-e', 'sched:sched_process_exec', ...(o.extra ?? []));
+  if (mode === 'record') args.push('-o', o.output!);
+  args.push('sh', '-c', script);
+  const fd = openSync(o.stdoutFile, 'w');
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const c = trackChild(
+      spawn('trace-cmd', args, {env: {...process.env, LD_PRELOAD: t.shim}, stdio: ['ignore', fd, 'pipe']}),
+    );
+    let stderr = '';
+    c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    c.on('exit', (code) => {
+      closeSync(fd);
+      removeInstance(instance);
+      if (code !== 0) reject(new Error(`trace-cmd ${mode} failed (${code}): ${stderr.slice(-2000)}`));
+      else resolve({wallS: (performance.now() - t0) / 1000, stderr, pid: c.pid!});
+    });
+  });
+}

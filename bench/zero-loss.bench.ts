@@ -1,0 +1,218 @@
+/**
+ * Zero-loss ceiling: markgen writes trace_marker_raw events with per-CPU ids 0..N-1 at a fixed
+ * rate into a fresh tracefs instance (kernel default buffer size), and three consumers read the
+ * same workload in turn, each exact about which ids arrived:
+ *   ringside        serve (mmap source → fan-out → WebSocket, own process) → headless consumer
+ *                   in this process (worker/connection + worker/reader-loop, every event decoded)
+ *   trace-cmd record  splice to a trace.dat (-B instance), ids read back with core/tracedat
+ *   trace-cmd stream  decodes and prints every event (stdout to a file), ids parsed from the text
+ * For each step: loss % per tool; per tool the highest rate with zero loss; ratios.
+ *
+ * npm run bench zero-loss [--secs S] [--rates 100k,250k,…] [--all-rates 100k,…] [--tools a,b]
+ */
+import {mkdtempSync, rmSync, statSync} from 'node:fs';
+import {cpus, tmpdir} from 'node:os';
+import {join} from 'node:path';
+import {installCleanup} from './lib/cleanup.ts';
+import {LiveConsumer, startServer} from './lib/live.ts';
+import {
+  buildTools,
+  idsInText,
+  idsInTraceDat,
+  markgenScript,
+  rawDataTypeId,
+  readMarkgen,
+  runMarkgens,
+  runTraceCmd,
+  type IdCount,
+  type MarkgenResult,
+  type Tools,
+  type Writer,
+} from './lib/tools.ts';
+import {fmtRate, parseRates, procCpuS} from './lib/util.ts';
+
+export type ToolName = 'ringside' | 'record' | 'stream';
+const ALL_TOOLS: ToolName[] = ['ringside', 'record', 'stream'];
+
+export interface ToolRun {
+  tool: ToolName;
+  written: number;
+  received: number;
+  lost: number;
+  lostPct: number;
+  /** Ids that came back out of order or twice (must be 0). */
+  backwards: number;
+  perCpu: {cpu: number; written: number; received: number; lost: number}[];
+  markgen: MarkgenResult[];
+  /** Ringside only: what the reader loop itself counted. */
+  ringsideLoss?: {kernelLost: number; gapSlices: number; unexplained: number; decodeErrors: number};
+  serverCpuS?: number;
+  consumerCpuS?: number;
+  fileBytes?: number;
+  note?: string;
+}
+
+function compare(markgen: MarkgenResult[], ids: Map<number, IdCount>) {
+  let written = 0;
+  let received = 0;
+  let backwards = 0;
+  const perCpu = markgen.map((m) => {
+    const c = ids.get(m.cpu);
+    written += m.written;
+    received += c?.received ?? 0;
+    backwards += c?.backwards ?? 0;
+    return {cpu: m.cpu, written: m.written, received: c?.received ?? 0, lost: m.written - (c?.received ?? 0)};
+  });
+  const lost = written - received;
+  return {written, received, lost, lostPct: written ? (100 * lost) / written : 0, backwards, perCpu};
+}
+
+export async function runRingside(t: Tools, writers: Writer[], secs: number): Promise<ToolRun> {
+  const server = await startServer();
+  const consumer = new LiveConsumer(server.url);
+  try {
+    await consumer.start();
+    const s0 = procCpuS(server.pid);
+    const c0 = process.cpuUsage();
+    const markgen = await runMarkgens(t, server.instance, writers, secs);
+    await consumer.settle();
+    const c1 = process.cpuUsage(c0);
+    const s1 = procCpuS(server.pid);
+    return {
+      tool: 'ringside',
+      ...compare(markgen, consumer.ids),
+      markgen,
+      ringsideLoss: consumer.lossSummary(),
+      serverCpuS: s1 - s0,
+      consumerCpuS: (c1.user + c1.system) / 1e6,
+    };
+  } finally {
+    consumer.stop();
+    await server.stop();
+  }
+}
+
+let serial = 0;
+export async function runTraceCmdTool(
+  t: Tools,
+  tool: 'record' | 'stream',
+  writers: Writer[],
+  secs: number,
+  dir: string,
+  rawType: number,
+): Promise<ToolRun> {
+  const instance = `ringside-bench-tc-${process.pid}-${serial++}`;
+  const mg = join(dir, `markgen-${serial}`);
+  const out = join(dir, `${tool}-${serial}`);
+  const script = markgenScript(t, instance, writers, secs, mg);
+  try {
+    const r = await runTraceCmd(t, tool, instance, script, {
+      output: `${out}.dat`,
+      stdoutFile: `${out}.txt`,
+    });
+    const markgen = readMarkgen(mg, writers);
+    const ids = tool === 'record' ? idsInTraceDat(`${out}.dat`, rawType) : idsInText(`${out}.txt`);
+    const lostLine = /CPU \d+: \d+ events lost/.exec(r.stderr)?.[0];
+    return {
+      tool,
+      ...compare(markgen, ids),
+      markgen,
+      fileBytes: statSync(tool === 'record' ? `${out}.dat` : `${out}.txt`).size,
+      ...(lostLine ? {note: `trace-cmd: ${lostLine}`} : {}),
+    };
+  } finally {
+    rmSync(`${out}.dat`, {force: true});
+    rmSync(`${out}.txt`, {force: true});
+  }
+}
+
+interface Step {
+  label: string;
+  writers: Writer[];
+  targetRate: number;
+  runs: ToolRun[];
+}
+
+function summarize(steps: Step[], tools: ToolName[], series: string) {
+  const best: Record<string, number> = {};
+  for (const tool of tools) {
+    let ok = 0;
+    for (const s of steps) {
+      const r = s.runs.find((x) => x.tool === tool);
+      if (r && r.lost === 0 && r.backwards === 0) ok = Math.max(ok, r.written / (r.markgen[0]?.elapsedS || 1));
+    }
+    best[tool] = ok;
+  }
+  console.log(`\n${series}: highest achieved rate with zero loss`);
+  for (const tool of tools) console.log(`  ${tool.padEnd(9)} ${best[tool] ? fmtRate(best[tool]) : 'none'}`);
+  for (const ref of tools.filter((x) => x !== 'ringside')) {
+    if (best.ringside !== undefined && best[ref]) {
+      console.log(`  ratio ringside / trace-cmd ${ref}: ${(best.ringside / best[ref]).toFixed(2)}x`);
+    }
+  }
+  return best;
+}
+
+export const zeroLossBench = {
+  describe: 'highest markgen rate with zero loss: ringside live vs trace-cmd record / stream',
+  async run(args: string[]) {
+    installCleanup();
+    const opt = (name: string) => {
+      const i = args.indexOf(name);
+      return i >= 0 ? args[i + 1] : undefined;
+    };
+    const secs = Number(opt('--secs') ?? 2);
+    const oneRates = parseRates(opt('--rates') ?? '100k,250k,500k,1M,2M,3M,4M');
+    const allRates = parseRates(opt('--all-rates') ?? '100k,250k,500k,1M,2M');
+    const tools = (opt('--tools')?.split(',') ?? ALL_TOOLS) as ToolName[];
+    const ncpu = cpus().length;
+    const t = buildTools();
+    const rawType = rawDataTypeId();
+    const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-'));
+    const t0 = performance.now();
+    const oneCpu = ncpu > 1 ? 1 : 0;
+    const plan: {series: string; steps: Step[]}[] = [
+      {
+        series: `one writer on cpu${oneCpu}`,
+        steps: oneRates.map((r) => ({label: `1×${fmtRate(r)}`, writers: [{cpu: oneCpu, rate: r}], targetRate: r, runs: []})),
+      },
+      {
+        series: `one writer on each of ${ncpu} CPUs`,
+        steps: allRates.map((r) => ({
+          label: `${ncpu}×${fmtRate(r)}`,
+          writers: Array.from({length: ncpu}, (_, cpu) => ({cpu, rate: r})),
+          targetRate: r * ncpu,
+          runs: [],
+        })),
+      },
+    ];
+    console.log(`${secs} s per run, kernel default buffer size per CPU, own instance per run`);
+    console.log(`step        achieved    ${tools.map((x) => `${x} lost%`.padStart(16)).join('')}`);
+    try {
+      for (const p of plan) {
+        console.log(`-- ${p.series}`);
+        for (const step of p.steps) {
+          for (const tool of tools) {
+            const run =
+              tool === 'ringside'
+                ? await runRingside(t, step.writers, secs)
+                : await runTraceCmdTool(t, tool, step.writers, secs, dir, rawType);
+            if (run.backwards) console.error(`  ${tool}: ${run.backwards} ids out of order/duplicated`);
+            step.runs.push(run);
+          }
+          const ach = step.runs[0] ? step.runs[0].written / (step.runs[0].markgen[0]?.elapsedS || 1) : 0;
+          console.log(
+            `${step.label.padEnd(11)} ${fmtRate(ach).padStart(8)}/s ${step.runs
+              .map((r) => `${r.lostPct.toFixed(3)}% (${r.lost})`.padStart(16))
+              .join('')}`,
+          );
+        }
+      }
+    } finally {
+      rmSync(dir, {recursive: true, force: true});
+    }
+    const best = plan.map((p) => ({series: p.series, best: summarize(p.steps, tools, p.series)}));
+    console.log(`\nwhole bench: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
+    return {secs, tools, plan, best};
+  },
+};
