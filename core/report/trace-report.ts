@@ -44,8 +44,6 @@ export interface ReportRequest {
   cpus?: number[];
   /** `-F` event selectors (see event-filter.ts). */
   filters?: string[];
-  /** Name of the input file: trace-cmd labels top-buffer lines with its base name. */
-  fileName?: string;
 }
 
 export class TraceReport {
@@ -75,7 +73,7 @@ export class TraceReport {
       tsc2nsec: dat.options.tsc2nsec,
     });
     this.iterator = new TraceEventIterator(dat, {cpus: request.cpus});
-    this.prefixes = instancePrefixes(dat, request.fileName ?? '');
+    this.prefixes = instancePrefixes(dat);
     const selectors = parseEventSelectors(request.filters ?? []);
     if (selectors.length === 0) this.selected = () => true;
     else {
@@ -128,14 +126,15 @@ export class TraceReport {
 
 /**
  * trace-cmd labels each line with its buffer when a file has instances: `"%*s: "` with the
- * instance name (the input file's base name for the top buffer), right-aligned to the longest.
+ * instance name, right-aligned to the longest instance name; top-buffer lines get blanks of that
+ * width and two spaces (3.1.6 gives the main handle no name, whatever the input file is called).
  */
-export function instancePrefixes(dat: TraceDat, fileName: string): string[] {
+export function instancePrefixes(dat: TraceDat): string[] {
   if (dat.buffers.length <= 1) return dat.buffers.map(() => '');
-  const base = fileName.slice(fileName.lastIndexOf('/') + 1);
-  const names = dat.buffers.map((b, i) => (i === 0 ? base : b.name));
-  const width = Math.max(...names.map((n) => n.length));
-  return names.map((n) => (n === '' ? `${' '.repeat(width)}  ` : `${n.padStart(width)}: `));
+  const width = Math.max(...dat.buffers.slice(1).map((b) => b.name.length));
+  return dat.buffers.map((b, i) =>
+    i === 0 || b.name === '' ? `${' '.repeat(width)}  ` : `${b.name.padStart(width)}: `,
+  );
 }
 
 /** `trace-cmd report --stat`: the recorded per-CPU stats and where each CPU's data lies. */

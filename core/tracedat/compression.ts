@@ -77,13 +77,7 @@ export function codecFor(name: string): Codec {
             throw new DecodeError('bad-compression', `block size ${size}`, offset, where);
           // No output buffer: with one fzstd takes a ~3x slower path for trace-cmd's frames
           // (no content size, 64 KB window). The size is checked afterwards.
-          return checked(
-            'zstd',
-            () => zstdDecompress(data),
-            size,
-            where,
-            offset,
-          );
+          return checked('zstd', () => zstdDecompress(data), size, where, offset);
         },
       };
     default:

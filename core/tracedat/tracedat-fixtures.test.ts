@@ -28,8 +28,8 @@ function expected(name: string): string {
     gunzipSync(new Uint8Array(readFileSync(join(DIR, `${name}.report.txt.gz`)))),
   );
 }
-function report(dat: TraceDat, fileName: string): string {
-  const r = new TraceReport(dat, {fileName});
+function report(dat: TraceDat): string {
+  const r = new TraceReport(dat);
   let s = r.header();
   for (const c of r.chunks()) s += c;
   expect(r.iterator.errorCount).toBe(0);
@@ -72,7 +72,7 @@ describe('trace.dat fixtures (real trace-cmd 3.1.6 recordings)', () => {
 
       it('prints exactly what trace-cmd report printed', () => {
         const src = new CountingSource(new BytesSource(bytes));
-        const got = report(readTraceDat(src), file);
+        const got = report(readTraceDat(src));
         expect(firstDiff(want, got)).toBe('');
         // Streaming: no read larger than a metadata section or a 64-page batch.
         expect(src.maxRead).toBeLessThanOrEqual(Math.max(64 * 4096, 1 << 17));
@@ -100,7 +100,7 @@ describe('trace.dat fixtures (real trace-cmd 3.1.6 recordings)', () => {
           if (variant.compression !== 'none')
             expect(again.buffers.some((b) => b.compressed)).toBe(true);
           if (variant.extraOptions) expect(again.options.unknown).toEqual([200]);
-          expect(firstDiff(want, report(again, file))).toBe('');
+          expect(firstDiff(want, report(again))).toBe('');
         });
       }
 
@@ -143,7 +143,7 @@ describe('trace.dat fixtures (real trace-cmd 3.1.6 recordings)', () => {
     const lines = expected(file).split('\n');
     const eventOf = (l: string): string | undefined => /\] +[\d.]+: (\S+):/.exec(l)?.[1];
     const run = (request: {filters?: string[]; cpus?: number[]}): string => {
-      const r = new TraceReport(dat, {fileName: file, ...request});
+      const r = new TraceReport(dat, {...request});
       let out = r.header();
       for (const c of r.chunks()) out += c;
       return out;

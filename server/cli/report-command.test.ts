@@ -44,7 +44,7 @@ const ALLOWED: Record<string, {count: number; reason: string}> = {};
 function ourReport(file: string): {text: string; report: TraceReport} {
   const src = FileByteSource.open(file);
   try {
-    const report = new TraceReport(readTraceDat(src), {fileName: file});
+    const report = new TraceReport(readTraceDat(src), {});
     let text = report.header();
     for (const c of report.chunks()) text += c;
     expect(report.iterator.errorCount).toBe(0);
@@ -256,3 +256,30 @@ it('parses report arguments', () => {
   expect(() => parseReportArgs([])).toThrow(/no input file/);
   expect(() => parseReportArgs(['a', '--bogus'])).toThrow(/unknown option/);
 });
+
+describeWith(
+  'ringside report vs trace-cmd report (files written by tracedat-writer)',
+  [traceCmdRequirement()],
+  () => {
+    it('labels top-buffer and instance lines like trace-cmd when both have data', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ringside-report-top-'));
+      try {
+        const fixture = new Uint8Array(readFileSync(join(FIXTURES, 'two-instances-v7.dat')));
+        const dat = readTraceDat(new BytesSource(fixture));
+        // Play the second instance's data as the top-level buffer (we never record at top level).
+        dat.buffers[0] = {...dat.buffers[2], name: ''};
+        dat.buffers.pop();
+        for (const version of [6, 7] as const) {
+          const file = join(dir, `a-long-file-name-that-does-not-matter-v${version}.dat`);
+          writeFileSync(file, writeTraceDat(dat, {version, compression: 'none'}));
+          const {text} = ourReport(file);
+          const expected = traceCmdReport(file);
+          expect(expected).toMatch(/^ {20,}\S+-\d+ +\[/m);
+          expect(diffLines(expected, text).count).toBe(0);
+        }
+      } finally {
+        rmSync(dir, {recursive: true, force: true});
+      }
+    });
+  },
+);

@@ -124,7 +124,6 @@ export async function reportCommand(args: string[]): Promise<number> {
     const report = new TraceReport(dat, {
       cpus: parsed.cpus,
       filters: parsed.filters,
-      fileName: parsed.file,
     });
     if (!(await out.write(report.header()))) return 0;
     for (const chunk of report.chunks()) {

@@ -295,7 +295,9 @@ export async function tailCommand(argv: string[]): Promise<number> {
       err: (l) => console.error(l),
       signal: ac.signal,
     });
-    return r.ended.startsWith('closed 1008') ? 1 : 0;
+    if (/^closed (1000|1001)\b/.test(r.ended) || !r.ended.startsWith('closed')) return 0;
+    console.error(`ringside tail: connection ${r.ended}`);
+    return 1;
   } finally {
     process.off('SIGINT', stop);
     process.off('SIGTERM', stop);

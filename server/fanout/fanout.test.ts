@@ -184,6 +184,32 @@ describe('fan-out flow control', () => {
     expect(late.of(FrameType.GAP)).toEqual([]);
   });
 
+  it('includeSymbols: that client alone gets kallsyms; metadata-changed re-sends METADATA', async () => {
+    const {sim, source, fan} = await setup();
+    const plain = new MemorySink();
+    join(fan, plain, 100);
+    const sym = new MemorySink();
+    const id = fan.addClient(sym);
+    fan.handleMessage(id, encodeHelloAck({protocol: 1, includeSymbols: true}));
+    fan.handleMessage(id, encodeCredit(100, 1 << 30));
+    await until(() => sym.of(FrameType.METADATA).length === 1, 2000, 'symbols metadata');
+    expect(sym.of(FrameType.METADATA)[0].metadata.kallsyms).toMatch(/tracing_mark_write/);
+    expect(plain.of(FrameType.METADATA)[0].metadata.kallsyms).toBeUndefined();
+    source.inject.push({kind: 'metadata-changed', message: 'formats changed'});
+    sim.writeMarker(0, 'wake the reader');
+    await until(
+      () => plain.of(FrameType.METADATA).length === 2 && sym.of(FrameType.METADATA).length === 2,
+      3000,
+      'resent',
+    );
+    expect(plain.of(FrameType.METADATA).map((f) => f.metadata.generation)).toEqual([1, 2]);
+    expect(sym.of(FrameType.METADATA)[1].metadata).toMatchObject({
+      generation: 2,
+      kallsyms: expect.any(String),
+    });
+    expect(plain.of(FrameType.NOTICE).map((n) => n.kind)).toContain('metadata-changed');
+  });
+
   it('does not send above the socket high-water mark', async () => {
     const {sim, fan} = await setup();
     const sink = new MemorySink();

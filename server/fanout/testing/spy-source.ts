@@ -25,9 +25,12 @@ export class SpySource implements TraceSource {
   metadata(o?: SourceOpenOptions): Promise<SourceMetadata> {
     return this.inner.metadata(o);
   }
+  /** Notices added to the next read's batch (as if the source had noticed something). */
+  inject: SourceBatch['notices'] = [];
   read(max: number): SourceBatch {
     this.reads++;
     const b = this.inner.read(max);
+    b.notices.push(...this.inject.splice(0));
     this.slicesRead += b.slices.length;
     return b;
   }
