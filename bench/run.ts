@@ -11,6 +11,7 @@ interface Bench {
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   decode: async () => (await import('./decode.bench.ts')).decodeBench,
+  latency: async () => (await import('./latency.bench.ts')).latencyBench,
   'zero-loss': async () => (await import('./zero-loss.bench.ts')).zeroLossBench,
 };
 

@@ -50,6 +50,8 @@ export interface ToolRun {
   consumerCpuS?: number;
   fileBytes?: number;
   note?: string;
+  /** trace-cmd had to be stopped with SIGINT after its command ended. */
+  watchdog?: boolean;
 }
 
 function compare(markgen: MarkgenResult[], ids: Map<number, IdCount>) {
@@ -109,21 +111,29 @@ export async function runTraceCmdTool(
     const r = await runTraceCmd(t, tool, instance, script, {
       output: `${out}.dat`,
       stdoutFile: `${out}.txt`,
+      timeoutMs: (secs + 8) * 1000,
     });
     const markgen = readMarkgen(mg, writers);
     const ids = tool === 'record' ? idsInTraceDat(`${out}.dat`, rawType) : idsInText(`${out}.txt`);
-    const lostLine = /CPU \d+: \d+ events lost/.exec(r.stderr)?.[0];
+    const lostLine = [...r.stderr.matchAll(/CPU \d+: \d+ events lost/g)].map((m) => m[0]).join(', ');
+    if (r.watchdog) console.error(`  trace-cmd ${tool} did not exit after its command; stopped with SIGINT`);
     return {
       tool,
       ...compare(markgen, ids),
       markgen,
       fileBytes: statSync(tool === 'record' ? `${out}.dat` : `${out}.txt`).size,
       ...(lostLine ? {note: `trace-cmd: ${lostLine}`} : {}),
+      ...(r.watchdog ? {watchdog: true} : {}),
     };
   } finally {
     rmSync(`${out}.dat`, {force: true});
     rmSync(`${out}.txt`, {force: true});
   }
+}
+
+/** Ids written per second by all writers of a run. */
+function achieved(r: ToolRun): number {
+  return r.markgen.reduce((n, m) => n + m.written / (m.elapsedS || 1), 0);
 }
 
 interface Step {
@@ -139,7 +149,7 @@ function summarize(steps: Step[], tools: ToolName[], series: string) {
     let ok = 0;
     for (const s of steps) {
       const r = s.runs.find((x) => x.tool === tool);
-      if (r && r.lost === 0 && r.backwards === 0) ok = Math.max(ok, r.written / (r.markgen[0]?.elapsedS || 1));
+      if (r && r.lost === 0 && r.backwards === 0) ok = Math.max(ok, achieved(r));
     }
     best[tool] = ok;
   }
@@ -162,8 +172,8 @@ export const zeroLossBench = {
       return i >= 0 ? args[i + 1] : undefined;
     };
     const secs = Number(opt('--secs') ?? 2);
-    const oneRates = parseRates(opt('--rates') ?? '100k,250k,500k,1M,2M,3M,4M');
-    const allRates = parseRates(opt('--all-rates') ?? '100k,250k,500k,1M,2M');
+    const oneRates = parseRates(opt('--rates') ?? '100k,250k,500k,1M,1.5M,2M,3M,4M');
+    const allRates = parseRates(opt('--all-rates') ?? '100k,250k,500k,750k,1M,1.5M');
     const tools = (opt('--tools')?.split(',') ?? ALL_TOOLS) as ToolName[];
     const ncpu = cpus().length;
     const t = buildTools();
@@ -187,7 +197,8 @@ export const zeroLossBench = {
       },
     ];
     console.log(`${secs} s per run, kernel default buffer size per CPU, own instance per run`);
-    console.log(`step        achieved    ${tools.map((x) => `${x} lost%`.padStart(16)).join('')}`);
+    console.log('lost % of written ids @ rate markgen achieved during that run (ids written/s, all writers)');
+    console.log(`step       ${tools.map((x) => x.padStart(22)).join('')}`);
     try {
       for (const p of plan) {
         console.log(`-- ${p.series}`);
@@ -200,17 +211,25 @@ export const zeroLossBench = {
             if (run.backwards) console.error(`  ${tool}: ${run.backwards} ids out of order/duplicated`);
             step.runs.push(run);
           }
-          const ach = step.runs[0] ? step.runs[0].written / (step.runs[0].markgen[0]?.elapsedS || 1) : 0;
           console.log(
-            `${step.label.padEnd(11)} ${fmtRate(ach).padStart(8)}/s ${step.runs
-              .map((r) => `${r.lostPct.toFixed(3)}% (${r.lost})`.padStart(16))
+            `${step.label.padEnd(11)}${step.runs
+              .map((r) => `${r.watchdog ? '*' : ''}${r.lostPct.toFixed(2)}% @${fmtRate(achieved(r))}`.padStart(22))
               .join('')}`,
           );
+          const rs = step.runs.find((r) => r.tool === 'ringside');
+          if (rs?.ringsideLoss && rs.ringsideLoss.kernelLost + rs.ringsideLoss.gapSlices > 0) {
+            const l = rs.ringsideLoss;
+            console.log(
+              `${''.padEnd(11)} ringside's own count: kernel loss ${l.kernelLost} events, delivery gaps ` +
+                `${l.gapSlices} slices (ids missing: ${rs.lost})`,
+            );
+          }
         }
       }
     } finally {
       rmSync(dir, {recursive: true, force: true});
     }
+    console.log('* trace-cmd did not exit when its command ended; stopped with SIGINT after secs+8 s');
     const best = plan.map((p) => ({series: p.series, best: summarize(p.steps, tools, p.series)}));
     console.log(`\nwhole bench: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     return {secs, tools, plan, best};

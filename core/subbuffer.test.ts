@@ -195,6 +195,18 @@ describe('decodeSubbuf on corrupt input', () => {
     expect(r.error).toMatchObject({kind: 'bad-record', offset: 32});
   });
 
+  it.each([0x80000001, 0xfffffffc, 0xffffffff])(
+    'stops on a type-0 length of 0x%s that 32-bit rounding would make negative',
+    (array0) => {
+      const bad = good.slice();
+      const v = new DataView(bad.buffer);
+      v.setUint32(16 + 16, 0, true);
+      v.setUint32(16 + 20, array0, true);
+      const r = decodeSubbuf(bad, 0, bad.length, layout, new EventColumns());
+      expect(r.error).toMatchObject({kind: 'bad-record', offset: 32});
+    },
+  );
+
   it('never reads past the bytes given', () => {
     expect(() => decodeSubbuf(good, 0, 10, layout, new EventColumns())).toThrow(/cannot hold/);
     expect(() => decodeSubbuf(good.subarray(0, 30), 0, 30, layout, new EventColumns())).toThrow(

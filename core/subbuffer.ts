@@ -272,7 +272,8 @@ export function decodeSubbuf(
     if (typeLen === 0) {
       ts += delta;
       // array[0] counts itself: payload is array[0]-4 bytes at +8 (kbuffer rounds up to 4).
-      const len = (array0 - 4 + 3) & ~3;
+      // Range-check before the 32-bit rounding: array0 >= 2^31 would turn negative and walk back.
+      const len = array0 >= 4 && array0 <= size ? (array0 - 4 + 3) & ~3 : size;
       const next = curr + 8 + len;
       if (array0 < 4 || next > size) {
         error = new DecodeError(

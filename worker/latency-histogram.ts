@@ -13,6 +13,13 @@ export interface HistogramData {
   maxNs: number;
 }
 
+/** Lower bound (ns) of every bucket: 0, 2, 4, 8, … */
+export function latencyBucketLowNs(): Float64Array {
+  const low = new Float64Array(LATENCY_BUCKETS);
+  for (let k = 1; k < LATENCY_BUCKETS; k++) low[k] = 2 ** k;
+  return low;
+}
+
 export class LatencyHistogram {
   counts = new Float64Array(LATENCY_BUCKETS);
   count = 0;
@@ -40,10 +47,8 @@ export class LatencyHistogram {
   }
 
   data(): HistogramData {
-    const bucketLowNs = new Float64Array(LATENCY_BUCKETS);
-    for (let k = 1; k < LATENCY_BUCKETS; k++) bucketLowNs[k] = 2 ** k;
     return {
-      bucketLowNs,
+      bucketLowNs: latencyBucketLowNs(),
       counts: this.counts.slice(),
       count: this.count,
       sumNs: this.sumNs,

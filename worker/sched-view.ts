@@ -6,10 +6,19 @@
  * pages, in any interleaving. Each page's sched records are extracted into a small per-CPU
  * pending queue; they are processed in global (ts, cpu) order only up to the *horizon*: the
  * oldest "last timestamp seen" over the CPUs that are still talking. So the answer does not
- * depend on how pages of different CPUs interleave. A CPU that stays `quietLagNs` behind the
- * newest CPU (idle, nothing traced) stops holding the horizon; records it delivers later are
- * processed on arrival and counted as `lateRecords`. `flush()` processes everything (end of a
- * replay, tests).
+ * depend on how pages of different CPUs interleave.
+ *
+ * Quiet CPUs. An idle CPU traces nothing and would hold the horizon forever, so a CPU stops
+ * holding it when it is *quiet*: `quietLagNs` behind the newest CPU in trace time AND silent
+ * (no page) for `quietWallMs` of arrival time AND not known to have unread data (its last
+ * META said entries − overrun − read > 0). Trace-time lag alone is not evidence of idleness:
+ * the sources drain one CPU up to a whole ring per read, so after a pause (client connecting,
+ * slow socket) CPU 0 can deliver seconds of data before CPU 1 delivers its first page. Treating
+ * CPU 1 as quiet then processed CPU 0's wakeups before CPU 1's older switch-ins (negative
+ * runnable times and wakeup latencies). Records a quiet CPU delivers later are processed on
+ * arrival and counted as `lateRecords`; task-states.ts drops what is older than a task's
+ * current state (`staleTaskRecords`), so no duration is ever negative. `flush()` processes
+ * everything (end of a replay, tests).
  *
  * Per-task states and totals live in task-states.ts, slices in slice-table.ts; each wakeup
  * latency also goes into the histogram of the CPU the task was switched in on.
@@ -26,6 +35,9 @@ export {WaitKind};
 export type {SliceColumnsOut, TaskTotals};
 
 export const DEFAULT_QUIET_LAG_NS = 1e9;
+export const DEFAULT_QUIET_WALL_MS = 1000;
+
+const defaultNow = (): number => performance.now();
 
 class CpuState {
   readonly slices = new SliceTable();
@@ -37,8 +49,15 @@ class CpuState {
   readonly pA: Column<Int32Array> = this.pending.add(Int32Array);
   readonly pB: Column<Int32Array> = this.pending.add(Int32Array);
   readonly pState: Column<Int32Array> = this.pending.add(Int32Array);
+  /** Comm string indexes (CommTable.strings) of pid A / B as the record carried them, or -1. */
+  readonly pCommA: Column<Int32Array> = this.pending.add(Int32Array);
+  readonly pCommB: Column<Int32Array> = this.pending.add(Int32Array);
   firstTsNs = Infinity;
   lastTsNs = -Infinity;
+  /** Arrival time (wall clock, ms) of the CPU's last page. */
+  arrivedMs = -Infinity;
+  /** The CPU's last META said it had unread events: it is behind, not idle. */
+  backlogged = false;
   /** The task on the CPU since the last processed switch (-1: none seen yet). */
   curPid = -1;
   curStartNs = 0;
@@ -52,6 +71,8 @@ export interface SchedData {
   horizonNs: number;
   pendingRecords: number;
   lateRecords: number;
+  /** Records older than the task's known state (from late CPUs), not applied to task totals. */
+  staleTaskRecords: number;
   cpus: {cpu: number; slices: SliceColumnsOut; histogram: HistogramData}[];
   tasks: TaskTotals;
 }
@@ -64,6 +85,7 @@ export class SchedView implements PageSink {
   private readonly tasks = new TaskStates();
   private globalFirstTsNs = Infinity;
   private lastProcessedTsNs = -Infinity;
+  private firstArrivalMs = -Infinity;
   horizonNs = -Infinity;
   lateRecords = 0;
   /** Switches whose prev_pid was not the task we thought was on that CPU (lost events). */
@@ -72,6 +94,9 @@ export class SchedView implements PageSink {
   constructor(
     readonly comms: CommTable,
     public quietLagNs = DEFAULT_QUIET_LAG_NS,
+    /** Wall clock (ms) for the arrival-time half of the quiet rule; injectable for tests. */
+    private readonly now: () => number = defaultNow,
+    public quietWallMs = DEFAULT_QUIET_WALL_MS,
   ) {}
 
   setSchema(schema: SchedSchema | undefined, littleEndian: boolean): void {
@@ -89,9 +114,15 @@ export class SchedView implements PageSink {
     this.tasks.clear();
     this.globalFirstTsNs = Infinity;
     this.lastProcessedTsNs = -Infinity;
+    this.firstArrivalMs = -Infinity;
     this.horizonNs = -Infinity;
     this.lateRecords = 0;
     this.mismatchedSwitches = 0;
+  }
+
+  /** A META of `cpu`: `unreadEvents` = entries − overrun − read (kernel-abi.md §2.3). */
+  noteMeta(cpu: number, unreadEvents: number): void {
+    this.stateOf(cpu).backlogged = unreadEvents > 0;
   }
 
   private stateOf(cpu: number): CpuState {
@@ -105,6 +136,8 @@ export class SchedView implements PageSink {
     if (n === 0) return;
     const cs = this.stateOf(page.cpu);
     const ts = page.columns.tsNs;
+    cs.arrivedMs = this.now();
+    if (this.firstArrivalMs === -Infinity) this.firstArrivalMs = cs.arrivedMs;
     if (ts[0] < cs.firstTsNs) cs.firstTsNs = ts[0];
     if (ts[n - 1] > cs.lastTsNs) cs.lastTsNs = ts[n - 1];
     if (ts[0] < this.globalFirstTsNs) this.globalFirstTsNs = ts[0];
@@ -128,6 +161,8 @@ export class SchedView implements PageSink {
       let a: number;
       let bb = 0;
       let state = 0;
+      let ca = -1;
+      let cb = -1;
       if (kind === SchedKind.SWITCH) {
         if (sc.nextPid + 4 > len || sc.prevState + 4 > len) continue;
         a = v.getInt32(o + sc.prevPid, le);
@@ -135,12 +170,12 @@ export class SchedView implements PageSink {
         // Low 32 bits of the long (the high word in big-endian order comes first).
         const so = o + sc.prevState + (!le && sc.prevStateSize === 8 ? 4 : 0);
         state = v.getInt32(so, le);
-        if (sc.prevComm >= 0) this.comms.setFromBytes(a, b, o + sc.prevComm, 16);
-        if (sc.nextComm >= 0) this.comms.setFromBytes(bb, b, o + sc.nextComm, 16);
+        if (sc.prevComm >= 0) ca = this.commOf(a, b, o + sc.prevComm);
+        if (sc.nextComm >= 0) cb = this.commOf(bb, b, o + sc.nextComm);
       } else {
         if (sc.wakePid + 4 > len) continue;
         a = v.getInt32(o + sc.wakePid, le);
-        if (sc.wakeComm >= 0) this.comms.setFromBytes(a, b, o + sc.wakeComm, 16);
+        if (sc.wakeComm >= 0) ca = this.commOf(a, b, o + sc.wakeComm);
       }
       const row = cs.pending.beginRow();
       cs.pTs.array[row] = tsNs[i];
@@ -148,7 +183,15 @@ export class SchedView implements PageSink {
       cs.pA.array[row] = a;
       cs.pB.array[row] = bb;
       cs.pState.array[row] = state;
+      cs.pCommA.array[row] = ca;
+      cs.pCommB.array[row] = cb;
     }
+  }
+
+  /** Learn `pid`'s comm from a `char[16]` at `at`; its string index. */
+  private commOf(pid: number, bytes: Uint8Array, at: number): number {
+    this.comms.setFromBytes(pid, bytes, at, 16);
+    return this.comms.indexOf(pid);
   }
 
   /** Process every pending record, horizon or not (end of stream). */
@@ -160,15 +203,23 @@ export class SchedView implements PageSink {
     let maxLast = -Infinity;
     for (const cs of this.cpuStates) if (cs && cs.lastTsNs > maxLast) maxLast = cs.lastTsNs;
     const cpus = this.knownCpus.length > 0 ? this.knownCpus : this.seenCpus();
+    const nowMs = this.now();
     let h = Infinity;
     for (const cpu of cpus) {
       const cs = this.cpuStates[cpu];
       const last = cs && cs.lastTsNs > -Infinity ? cs.lastTsNs : this.globalFirstTsNs;
-      if (maxLast - last > this.quietLagNs) continue; // quiet: does not hold the horizon
+      if (this.isQuiet(cs, maxLast - last, nowMs)) continue; // does not hold the horizon
       if (!cs || cs.lastTsNs === -Infinity) return -Infinity; // never delivered, not yet quiet
       if (last < h) h = last;
     }
     return h === Infinity ? maxLast : h;
+  }
+
+  /** Idle, not merely behind: see the header. */
+  private isQuiet(cs: CpuState | undefined, lagNs: number, nowMs: number): boolean {
+    if (!(lagNs > this.quietLagNs) || cs?.backlogged) return false;
+    const heardMs = cs && cs.arrivedMs > -Infinity ? cs.arrivedMs : this.firstArrivalMs;
+    return nowMs - heardMs >= this.quietWallMs;
   }
 
   private seenCpus(): number[] {
@@ -201,15 +252,18 @@ export class SchedView implements PageSink {
       if (bestTs < this.lastProcessedTsNs) this.lateRecords++;
       else this.lastProcessedTsNs = bestTs;
       if (best.pKind.array[r] === SchedKind.SWITCH) {
-        this.onSwitch(best, bestTs, best.pA.array[r], best.pB.array[r], best.pState.array[r]);
+        this.onSwitch(best, bestTs, r);
       } else {
-        this.tasks.wakeup(bestTs, best.pA.array[r]);
+        this.tasks.wakeup(bestTs, best.pA.array[r], best.pCommA.array[r]);
       }
       p.dropBefore(r + 1);
     }
   }
 
-  private onSwitch(cs: CpuState, ts: number, prev: number, next: number, state: number): void {
+  private onSwitch(cs: CpuState, ts: number, r: number): void {
+    const prev = cs.pA.array[r];
+    const next = cs.pB.array[r];
+    const state = cs.pState.array[r];
     // Close the slice running on this CPU (the first switch seen closes one from the CPU's
     // first event, for prev_pid).
     if (cs.curPid >= 0) {
@@ -219,8 +273,8 @@ export class SchedView implements PageSink {
       cs.slices.push(cs.firstTsNs, ts, prev, state, -1, WaitKind.START);
     }
     const tasks = this.tasks;
-    tasks.switchOut(ts, prev, state);
-    const latency = tasks.switchIn(ts, next);
+    tasks.switchOut(ts, prev, state, cs.pCommA.array[r]);
+    const latency = tasks.switchIn(ts, next, cs.pCommB.array[r]);
     if (latency >= 0) cs.histogram.add(latency);
     cs.curPid = next;
     cs.curStartNs = ts;
@@ -279,6 +333,7 @@ export class SchedView implements PageSink {
       horizonNs: this.horizonNs,
       pendingRecords,
       lateRecords: this.lateRecords,
+      staleTaskRecords: this.tasks.staleRecords,
       cpus,
       tasks: this.taskTotals(),
     };
@@ -291,6 +346,10 @@ export class SchedView implements PageSink {
   }
 
   taskTotals(): TaskTotals {
-    return this.tasks.totals();
+    const strings = this.comms.strings;
+    return this.tasks.totals(
+      (i) => strings.get(i),
+      (pid) => this.comms.get(pid),
+    );
   }
 }

@@ -91,7 +91,7 @@ export class Session implements PageSink, StatsSink {
   readonly store = new EventStore();
   readonly comms = new CommTable();
   readonly types = new TypeTable();
-  readonly sched = new SchedView(this.comms);
+  readonly sched: SchedView;
   readonly stats = new MetaStatsView((cpu) => this.store.evictedByCpu[cpu]?.events ?? 0);
   readonly events = new EventList(this.store, this.types, this.comms, (cpu, abs) =>
     this.line(cpu, abs),
@@ -101,6 +101,11 @@ export class Session implements PageSink, StatsSink {
   private evictedPagesSeen = 0;
   /** Called after every change (pages, metas, reset); the API throttles notifications. */
   onChange: (() => void) | undefined;
+
+  /** `now`: wall clock (ms) for the sched view's quiet-CPU rule; injectable for tests. */
+  constructor(options: {now?: () => number} = {}) {
+    this.sched = new SchedView(this.comms, undefined, options.now);
+  }
 
   setMetadata(meta: TraceMetadata): void {
     const longSize = meta.longSize ?? longSizeOf(meta.headerPage);
@@ -155,6 +160,7 @@ export class Session implements PageSink, StatsSink {
 
   handleMeta(cpu: number, timeMs: number, meta: MetaPage): void {
     this.stats.handleMeta(cpu, timeMs, meta);
+    this.sched.noteMeta(cpu, meta.entries - meta.overrun - meta.read);
     this.changed();
   }
 

@@ -27,26 +27,25 @@ export function trackInstance(name: string, shimPath?: string): void {
   if (shimPath) shim = shimPath;
 }
 
-/** Remove one instance now (trace-cmd reset -B first when trace-cmd made it). */
+/** Remove one instance now (rmdir; `trace-cmd reset -B` first only if rmdir is refused). */
 export function removeInstance(name: string): void {
   const dir = join(TRACEFS, 'instances', name);
-  if (existsSync(dir) && shim) {
-    try {
-      execFileSync('trace-cmd', ['reset', '-B', name], {
-        stdio: 'ignore',
-        timeout: 20_000,
-        env: {...process.env, LD_PRELOAD: shim},
-      });
-    } catch {
-      // fall through to rmdir
-    }
-  }
-  for (let i = 0; i < 5 && existsSync(dir); i++) {
+  for (let i = 0; i < 6 && existsSync(dir); i++) {
     try {
       rmdirSync(dir);
     } catch {
-      // busy for a moment while a reader closes
-      execFileSync('sleep', ['0.2']);
+      // busy for a moment while a reader closes; trace-cmd may also have left settings behind
+      if (i === 2 && shim) {
+        try {
+          execFileSync('trace-cmd', ['reset', '-B', name], {
+            stdio: 'ignore',
+            timeout: 10_000,
+            env: {...process.env, LD_PRELOAD: shim},
+          });
+        } catch {
+          // fall through to rmdir
+        }
+      } else execFileSync('sleep', ['0.2']);
     }
   }
   instances.delete(name);

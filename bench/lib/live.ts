@@ -95,6 +95,8 @@ export interface CpuIds {
 export interface ConsumerOptions {
   /** Record (decode time − event time) for every event: needs the instance clock 'mono'. */
   latency?: boolean;
+  /** Only this CPU's events (default: all). */
+  latencyCpu?: number;
 }
 
 export class LiveConsumer {
@@ -124,7 +126,8 @@ export class LiveConsumer {
         if (!st) this.ids.set(cpu, (st = {received: 0, next: 0, missingInside: 0, backwards: 0}));
         const po = cols.payloadOffset;
         const type = this.rawDataType;
-        const nowNs = lat ? Number(process.hrtime.bigint()) : 0;
+        const latHere = lat && (o.latencyCpu === undefined || o.latencyCpu === cpu);
+        const nowNs = latHere ? Number(process.hrtime.bigint()) : 0;
         for (let i = start; i < start + count; i++) {
           const p = po[i];
           if (dv.getUint16(p, true) !== type) {
@@ -137,7 +140,7 @@ export class LiveConsumer {
             st.missingInside += id - st.next;
             st.next = id + 1;
           } else st.backwards++;
-          if (lat) this.latencyNs.push(nowNs - cols.tsNs[i]);
+          if (latHere) this.latencyNs.push(nowNs - cols.tsNs[i]);
         }
         this.events += count;
         this.lastEventMs = performance.now();

@@ -185,8 +185,8 @@ export function runTraceCmd(
   mode: 'record' | 'stream',
   instance: string,
   script: string,
-  o: {output?: string; stdoutFile: string; clock?: string; extra?: string[]},
-): Promise<{wallS: number; stderr: string; pid: number}> {
+  o: {output?: string; stdoutFile: string; clock?: string; extra?: string[]; timeoutMs: number},
+): Promise<{wallS: number; stderr: string; pid: number; watchdog: boolean}> {
   trackInstance(instance, t.shim);
   const args = [mode, '-B', instance];
   if (o.clock) args.push('-C', o.clock);
@@ -202,11 +202,22 @@ export function runTraceCmd(
     );
     let stderr = '';
     c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    // trace-cmd stream sometimes does not notice that its command ended: stop it the way a
+    // user would (SIGINT flushes and exits), then harder.
+    let watchdog = false;
+    const soft = setTimeout(() => {
+      watchdog = true;
+      c.kill('SIGINT');
+    }, o.timeoutMs);
+    const hard = setTimeout(() => c.kill('SIGKILL'), o.timeoutMs + 5000);
     c.on('exit', (code) => {
+      clearTimeout(soft);
+      clearTimeout(hard);
       closeSync(fd);
       removeInstance(instance);
-      if (code !== 0) reject(new Error(`trace-cmd ${mode} failed (${code}): ${stderr.slice(-2000)}`));
-      else resolve({wallS: (performance.now() - t0) / 1000, stderr, pid: c.pid!});
+      if (code !== 0 && !watchdog) {
+        reject(new Error(`trace-cmd ${mode} failed (${code}): ${stderr.slice(-2000)}`));
+      } else resolve({wallS: (performance.now() - t0) / 1000, stderr, pid: c.pid!, watchdog});
     });
   });
 }

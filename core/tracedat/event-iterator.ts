@@ -10,9 +10,8 @@
  */
 import {DecodeError} from '../errors.ts';
 import {layoutFor, type PageLayout} from '../page-layout.ts';
-import {EventColumns, decodeSubbuf, readSubbufHeader} from '../subbuffer.ts';
+import {EventColumns, decodeSubbuf} from '../subbuffer.ts';
 import {CpuPageReader} from './cpu-pages.ts';
-import {hangingRecordAt, pageCutAt} from './page-guard.ts';
 import type {BufferInfo} from './options.ts';
 import type {TraceDat} from './tracedat-file.ts';
 
@@ -66,27 +65,9 @@ export class CpuEventStream {
       const p = this.pages;
       try {
         this.bytes = p.bytes;
-        const bad = hangingRecordAt(p.bytes, p.base, p.available, this.layout);
-        if (bad >= 0) {
-          // Decode the records before the damage from a copy whose commit ends there.
-          const view = new DataView(p.bytes.buffer, p.bytes.byteOffset, p.bytes.byteLength);
-          const lost = readSubbufHeader(view, p.base, p.available, this.layout, where).lostEvents;
-          this.bytes = pageCutAt(p.bytes, p.base, p.available, this.layout, bad);
-          decodeSubbuf(this.bytes, 0, this.bytes.length, this.layout, this.cols, {where});
-          this.pageLost = this.firstRecordAtStart(0) ? lost : 0;
-          this.onError(
-            new DecodeError(
-              'bad-record',
-              'type-0 record length is out of range',
-              p.base + this.layout.dataOffset + bad,
-              where,
-            ),
-          );
-        } else {
-          const r = decodeSubbuf(p.bytes, p.base, p.available, this.layout, this.cols, {where});
-          if (r.error) this.onError(r.error);
-          this.pageLost = this.firstRecordAtStart(p.base) ? r.header.lostEvents : 0;
-        }
+        const r = decodeSubbuf(p.bytes, p.base, p.available, this.layout, this.cols, {where});
+        if (r.error) this.onError(r.error);
+        this.pageLost = this.firstRecordAtStart(p.base) ? r.header.lostEvents : 0;
       } catch (e) {
         if (!(e instanceof DecodeError)) throw e;
         this.onError(e);

@@ -281,5 +281,21 @@ describeWith(
         rmSync(dir, {recursive: true, force: true});
       }
     });
+
+    it('learns comms from sched events like the sched plugin when saved_cmdlines is empty', () => {
+      const dir = mkdtempSync(join(tmpdir(), 'ringside-report-comm-'));
+      try {
+        const fixture = new Uint8Array(readFileSync(join(FIXTURES, 'two-instances-v7.dat')));
+        const dat = readTraceDat(new BytesSource(fixture));
+        dat.cmdlines = '';
+        const file = join(dir, 'no-cmdlines.dat');
+        writeFileSync(file, writeTraceDat(dat, {version: 7, compression: 'none'}));
+        const {text, report} = ourReport(file);
+        expect(report.comms.learned.size).toBeGreaterThan(10);
+        expect(diffLines(traceCmdReport(file), text).count).toBe(0);
+      } finally {
+        rmSync(dir, {recursive: true, force: true});
+      }
+    });
   },
 );

@@ -1,0 +1,138 @@
+/**
+ * Write-to-decoded latency. The instance uses trace clock 'mono' (CLOCK_MONOTONIC), so an event's
+ * own timestamp, taken by the kernel when markgen writes it, is comparable with this process's
+ * process.hrtime (also CLOCK_MONOTONIC). Latency of an event = the time its batch was decoded by
+ * the headless consumer (worker/reader-loop) minus its timestamp; for trace-cmd stream, the time
+ * its printed line was read from the pipe (stdbuf -oL, so stdio buffering does not count) minus
+ * the printed timestamp (µs resolution).
+ *
+ * Loads: light = a 1k/s probe writer on cpu1 alone; heavy = the same probe plus a 500k/s
+ * background writer on cpu0. Percentiles are of the probe's events (cpu1).
+ *
+ * npm run bench latency [--secs S]
+ */
+import {spawn} from 'node:child_process';
+import {cpus} from 'node:os';
+import {installCleanup, removeInstance, trackChild, trackInstance} from './lib/cleanup.ts';
+import {LiveConsumer, startServer} from './lib/live.ts';
+import {buildTools, markgenScript, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
+import {percentiles} from './lib/util.ts';
+
+const PS = [50, 95, 99, 100];
+
+interface LatencyResult {
+  tool: 'ringside' | 'stream';
+  load: 'light' | 'heavy';
+  samples: number;
+  /** p50, p95, p99, max in µs. */
+  us: number[];
+}
+
+function summarize(tool: LatencyResult['tool'], load: LatencyResult['load'], ns: number[]): LatencyResult {
+  return {tool, load, samples: ns.length, us: percentiles(ns, PS).map((x) => x / 1000)};
+}
+
+function writersFor(load: 'light' | 'heavy', probeCpu: number, bgCpu: number): Writer[] {
+  const probe = {cpu: probeCpu, rate: 1000};
+  return load === 'light' ? [probe] : [{cpu: bgCpu, rate: 500_000}, probe];
+}
+
+async function ringside(t: Tools, load: 'light' | 'heavy', secs: number, probeCpu: number, bgCpu: number) {
+  const server = await startServer({clock: 'mono'});
+  const consumer = new LiveConsumer(server.url, {latency: true, latencyCpu: probeCpu});
+  try {
+    await consumer.start();
+    const mg = await runMarkgens(t, server.instance, writersFor(load, probeCpu, bgCpu), secs);
+    await consumer.settle();
+    const r = summarize('ringside', load, consumer.latencyNs);
+    const probe = mg.find((m) => m.cpu === probeCpu)!;
+    if (consumer.ids.get(probeCpu)?.received !== probe.written) {
+      console.error(`  ringside ${load}: probe ids ${consumer.ids.get(probeCpu)?.received} of ${probe.written}`);
+    }
+    return r;
+  } finally {
+    consumer.stop();
+    await server.stop();
+  }
+}
+
+let serial = 0;
+async function stream(t: Tools, load: 'light' | 'heavy', secs: number, probeCpu: number, bgCpu: number) {
+  const instance = `ringside-bench-lat-${process.pid}-${serial++}`;
+  trackInstance(instance, t.shim);
+  const script = markgenScript(t, instance, writersFor(load, probeCpu, bgCpu), secs, `/tmp/${instance}-mg`);
+  const args = ['-oL', 'trace-cmd', 'stream', '-B', instance, '-C', 'mono', '-e', 'sched:sched_process_exec'];
+  args.push('sh', '-c', script);
+  const ns: number[] = [];
+  const tag = `[${String(probeCpu).padStart(3, '0')}]`;
+  await new Promise<void>((resolve) => {
+    const c = trackChild(
+      spawn('stdbuf', args, {env: {...process.env, LD_PRELOAD: t.shim}, stdio: ['ignore', 'pipe', 'ignore']}),
+    );
+    let rest = '';
+    c.stdout!.setEncoding('latin1');
+    c.stdout!.on('data', (chunk: string) => {
+      const now = Number(process.hrtime.bigint());
+      const text = rest + chunk;
+      let start = 0;
+      for (let nl = text.indexOf('\n'); nl >= 0; nl = text.indexOf('\n', start)) {
+        const line = text.slice(start, nl);
+        start = nl + 1;
+        if (!line.includes('raw_data:') || !line.includes(tag)) continue;
+        const m = /\] +(\d+)\.(\d{6}): raw_data/.exec(line);
+        if (m) ns.push(now - (Number(m[1]) * 1e9 + Number(m[2]) * 1e3));
+      }
+      rest = text.slice(start);
+    });
+    const soft = setTimeout(() => c.kill('SIGINT'), (secs + 8) * 1000);
+    c.on('exit', () => {
+      clearTimeout(soft);
+      resolve();
+    });
+  });
+  removeInstance(instance);
+  // The printed time is truncated to µs: add half a µs so the estimate is unbiased.
+  return summarize('stream', load, ns.map((x) => x - 500));
+}
+
+export const latencyBench = {
+  describe: 'write-to-decoded latency p50/p95/p99 (trace clock mono): ringside live vs trace-cmd stream',
+  async run(args: string[]) {
+    installCleanup();
+    const i = args.indexOf('--secs');
+    const secs = Number(i >= 0 ? args[i + 1] : 3);
+    const t = buildTools();
+    const ncpu = cpus().length;
+    const probeCpu = ncpu > 1 ? 1 : 0;
+    const bgCpu = 0;
+    const results: LatencyResult[] = [];
+    console.log(`probe: 1k/s markers on cpu${probeCpu}; heavy adds 500k/s on cpu${bgCpu}; ${secs} s per run`);
+    console.log(`tool      load     samples      p50 µs     p95 µs     p99 µs     max µs`);
+    for (const load of ['light', 'heavy'] as const) {
+      for (const tool of ['ringside', 'stream'] as const) {
+        const r =
+          tool === 'ringside'
+            ? await ringside(t, load, secs, probeCpu, bgCpu)
+            : await stream(t, load, secs, probeCpu, bgCpu);
+        results.push(r);
+        console.log(
+          `${tool.padEnd(9)} ${load.padEnd(6)} ${String(r.samples).padStart(9)} ${r.us
+            .map((x) => x.toFixed(0).padStart(10))
+            .join(' ')}`,
+        );
+      }
+    }
+    const ratios: Record<string, number[]> = {};
+    for (const load of ['light', 'heavy']) {
+      const a = results.find((r) => r.tool === 'ringside' && r.load === load);
+      const b = results.find((r) => r.tool === 'stream' && r.load === load);
+      if (a && b) {
+        ratios[load] = a.us.map((x, k) => b.us[k] / x);
+        console.log(
+          `${load}: trace-cmd stream / ringside latency: p50 ${ratios[load][0].toFixed(2)}x, p95 ${ratios[load][1].toFixed(2)}x, p99 ${ratios[load][2].toFixed(2)}x`,
+        );
+      }
+    }
+    return {secs, probeCpu, bgCpu, percentiles: PS, results, ratios};
+  },
+};
