@@ -11,7 +11,13 @@ import {X86_64_4K} from '../core/page-layout.ts';
 import {EventColumns, decodeSubbuf} from '../core/subbuffer.ts';
 
 const CAPTURES = fileURLToPath(new URL('../core/testing/fixtures/captures/', import.meta.url));
-const FILES = ['mixed-cpu0.raw', 'mixed-cpu1.raw', 'markers-cpu1.raw', 'sparse-cpu0.raw', 'sparse-cpu1.raw'];
+const FILES = [
+  'mixed-cpu0.raw',
+  'mixed-cpu1.raw',
+  'markers-cpu1.raw',
+  'sparse-cpu0.raw',
+  'sparse-cpu1.raw',
+];
 
 function buildC(): string {
   const out = fileURLToPath(new URL('./build/', import.meta.url));
@@ -57,10 +63,15 @@ export const decodeBench = {
     const rounds = Number(args[0] ?? 60);
     const bin = buildC();
     runTs(3); // warm up the JIT
-    const results: Record<string, {events: number; seconds: number; bytes: number; txor: number; psum: number}> = {};
+    const results: Record<
+      string,
+      {events: number; seconds: number; bytes: number; txor: number; psum: number}
+    > = {};
     // Alternate runs so machine noise hits both sides alike; keep each side's best.
     for (let i = 0; i < 3; i++) {
-      const c = JSON.parse(execFileSync(bin, [String(rounds), ...FILES.map((f) => CAPTURES + f)], {encoding: 'utf8'}));
+      const c = JSON.parse(
+        execFileSync(bin, [String(rounds), ...FILES.map((f) => CAPTURES + f)], {encoding: 'utf8'}),
+      );
       const t = runTs(rounds);
       if (!results.c || c.seconds < results.c.seconds) results.c = c;
       if (!results.ts || t.seconds < results.ts.seconds) results.ts = t;
@@ -74,8 +85,12 @@ export const decodeBench = {
     const mbs = (r: typeof c) => r.bytes / r.seconds / 1e6;
     console.log(`machine: ${cpus()[0]?.model ?? '?'} x${cpus().length}, node ${process.version}`);
     console.log(`events per round: ${c.events / rounds}, rounds: ${rounds}, checksums agree`);
-    console.log(`libtraceevent kbuffer (C -O2): ${(rate(c) / 1e6).toFixed(1)} M events/s, ${mbs(c).toFixed(0)} MB/s`);
-    console.log(`ringside core decoder (TS):    ${(rate(t) / 1e6).toFixed(1)} M events/s, ${mbs(t).toFixed(0)} MB/s`);
+    console.log(
+      `libtraceevent kbuffer (C -O2): ${(rate(c) / 1e6).toFixed(1)} M events/s, ${mbs(c).toFixed(0)} MB/s`,
+    );
+    console.log(
+      `ringside core decoder (TS):    ${(rate(t) / 1e6).toFixed(1)} M events/s, ${mbs(t).toFixed(0)} MB/s`,
+    );
     console.log(`ratio ringside / libtraceevent: ${(rate(t) / rate(c)).toFixed(2)}x`);
     return {rounds, c, ts: t, ratio: rate(t) / rate(c)};
   },

@@ -32,7 +32,9 @@ export async function main(argv: string[]): Promise<number> {
     return 2;
   }
   try {
-    return await (await load())(rest);
+    return await (
+      await load()
+    )(rest);
   } catch (e) {
     console.error(`ringside ${name}: ${e instanceof Error ? e.message : String(e)}`);
     return 1;
