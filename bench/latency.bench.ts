@@ -4,7 +4,8 @@
  * process.hrtime (also CLOCK_MONOTONIC). Latency of an event = the time its batch was decoded by
  * the headless consumer (worker/reader-loop) minus its timestamp; for trace-cmd stream, the time
  * its printed line was read from the pipe (stdbuf -oL, so stdio buffering does not count) minus
- * the printed timestamp (µs resolution).
+ * the printed timestamp (µs resolution). trace-cmd stream runs twice: as it comes (the instance it
+ * makes has the kernel's buffer_percent 50) and in an instance made with buffer_percent 0.
  *
  * Loads: light = a 1k/s probe writer on cpu1 alone; heavy = the same probe plus a 500k/s
  * background writer on cpu0. Percentiles are of the probe's events (cpu1).
@@ -13,22 +14,29 @@
  */
 import {spawn} from 'node:child_process';
 import {cpus} from 'node:os';
-import {installCleanup, removeInstance, trackChild, trackInstance} from './lib/cleanup.ts';
+import {mkdirSync, writeFileSync} from 'node:fs';
+import {TRACEFS, installCleanup, removeInstance, trackChild, trackInstance} from './lib/cleanup.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {buildTools, markgenScript, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
 import {percentiles} from './lib/util.ts';
 
 const PS = [50, 95, 99, 100];
 
+type Tool = 'ringside' | 'stream' | 'stream-bp0';
+
 interface LatencyResult {
-  tool: 'ringside' | 'stream';
+  tool: Tool;
   load: 'light' | 'heavy';
   samples: number;
   /** p50, p95, p99, max in µs. */
   us: number[];
 }
 
-function summarize(tool: LatencyResult['tool'], load: LatencyResult['load'], ns: number[]): LatencyResult {
+function summarize(
+  tool: LatencyResult['tool'],
+  load: LatencyResult['load'],
+  ns: number[],
+): LatencyResult {
   return {tool, load, samples: ns.length, us: percentiles(ns, PS).map((x) => x / 1000)};
 }
 
@@ -37,7 +45,13 @@ function writersFor(load: 'light' | 'heavy', probeCpu: number, bgCpu: number): W
   return load === 'light' ? [probe] : [{cpu: bgCpu, rate: 500_000}, probe];
 }
 
-async function ringside(t: Tools, load: 'light' | 'heavy', secs: number, probeCpu: number, bgCpu: number) {
+async function ringside(
+  t: Tools,
+  load: 'light' | 'heavy',
+  secs: number,
+  probeCpu: number,
+  bgCpu: number,
+) {
   const server = await startServer({clock: 'mono'});
   const consumer = new LiveConsumer(server.url, {latency: true, latencyCpu: probeCpu});
   try {
@@ -47,7 +61,9 @@ async function ringside(t: Tools, load: 'light' | 'heavy', secs: number, probeCp
     const r = summarize('ringside', load, consumer.latencyNs);
     const probe = mg.find((m) => m.cpu === probeCpu)!;
     if (consumer.ids.get(probeCpu)?.received !== probe.written) {
-      console.error(`  ringside ${load}: probe ids ${consumer.ids.get(probeCpu)?.received} of ${probe.written}`);
+      console.error(
+        `  ringside ${load}: probe ids ${consumer.ids.get(probeCpu)?.received} of ${probe.written}`,
+      );
     }
     return r;
   } finally {
@@ -57,17 +73,42 @@ async function ringside(t: Tools, load: 'light' | 'heavy', secs: number, probeCp
 }
 
 let serial = 0;
-async function stream(t: Tools, load: 'light' | 'heavy', secs: number, probeCpu: number, bgCpu: number) {
+async function stream(
+  t: Tools,
+  load: 'light' | 'heavy',
+  secs: number,
+  probeCpu: number,
+  bgCpu: number,
+) {
   const instance = `ringside-bench-lat-${process.pid}-${serial++}`;
   trackInstance(instance, t.shim);
-  const script = markgenScript(t, instance, writersFor(load, probeCpu, bgCpu), secs, `/tmp/${instance}-mg`);
-  const args = ['-oL', 'trace-cmd', 'stream', '-B', instance, '-C', 'mono', '-e', 'sched:sched_process_exec'];
+  const script = markgenScript(
+    t,
+    instance,
+    writersFor(load, probeCpu, bgCpu),
+    secs,
+    `/tmp/${instance}-mg`,
+  );
+  const args = [
+    '-oL',
+    'trace-cmd',
+    'stream',
+    '-B',
+    instance,
+    '-C',
+    'mono',
+    '-e',
+    'sched:sched_process_exec',
+  ];
   args.push('sh', '-c', script);
   const ns: number[] = [];
   const tag = `[${String(probeCpu).padStart(3, '0')}]`;
   await new Promise<void>((resolve) => {
     const c = trackChild(
-      spawn('stdbuf', args, {env: {...process.env, LD_PRELOAD: t.shim}, stdio: ['ignore', 'pipe', 'ignore']}),
+      spawn('stdbuf', args, {
+        env: {...process.env, LD_PRELOAD: t.shim},
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
     );
     let rest = '';
     c.stdout!.setEncoding('latin1');
@@ -92,11 +133,16 @@ async function stream(t: Tools, load: 'light' | 'heavy', secs: number, probeCpu:
   });
   removeInstance(instance);
   // The printed time is truncated to µs: add half a µs so the estimate is unbiased.
-  return summarize('stream', load, ns.map((x) => x - 500));
+  return summarize(
+    'stream',
+    load,
+    ns.map((x) => x - 500),
+  );
 }
 
 export const latencyBench = {
-  describe: 'write-to-decoded latency p50/p95/p99 (trace clock mono): ringside live vs trace-cmd stream',
+  describe:
+    'write-to-decoded latency p50/p95/p99 (trace clock mono): ringside live vs trace-cmd stream',
   async run(args: string[]) {
     installCleanup();
     const i = args.indexOf('--secs');
@@ -106,14 +152,16 @@ export const latencyBench = {
     const probeCpu = ncpu > 1 ? 1 : 0;
     const bgCpu = 0;
     const results: LatencyResult[] = [];
-    console.log(`probe: 1k/s markers on cpu${probeCpu}; heavy adds 500k/s on cpu${bgCpu}; ${secs} s per run`);
+    console.log(
+      `probe: 1k/s markers on cpu${probeCpu}; heavy adds 500k/s on cpu${bgCpu}; ${secs} s per run`,
+    );
     console.log(`tool      load     samples      p50 µs     p95 µs     p99 µs     max µs`);
     for (const load of ['light', 'heavy'] as const) {
-      for (const tool of ['ringside', 'stream'] as const) {
+      for (const tool of ['ringside', 'stream', 'stream-bp0'] as const) {
         const r =
           tool === 'ringside'
             ? await ringside(t, load, secs, probeCpu, bgCpu)
-            : await stream(t, load, secs, probeCpu, bgCpu);
+            : await stream(t, load, secs, probeCpu, bgCpu, tool === 'stream-bp0');
         results.push(r);
         console.log(
           `${tool.padEnd(9)} ${load.padEnd(6)} ${String(r.samples).padStart(9)} ${r.us
@@ -124,12 +172,14 @@ export const latencyBench = {
     }
     const ratios: Record<string, number[]> = {};
     for (const load of ['light', 'heavy']) {
-      const a = results.find((r) => r.tool === 'ringside' && r.load === load);
-      const b = results.find((r) => r.tool === 'stream' && r.load === load);
-      if (a && b) {
-        ratios[load] = a.us.map((x, k) => b.us[k] / x);
+      for (const ref of ['stream', 'stream-bp0']) {
+        const a = results.find((r) => r.tool === 'ringside' && r.load === load);
+        const b = results.find((r) => r.tool === ref && r.load === load);
+        if (!a || !b) continue;
+        const k = `${load} ${ref}`;
+        ratios[k] = a.us.map((x, j) => b.us[j] / x);
         console.log(
-          `${load}: trace-cmd stream / ringside latency: p50 ${ratios[load][0].toFixed(2)}x, p95 ${ratios[load][1].toFixed(2)}x, p99 ${ratios[load][2].toFixed(2)}x`,
+          `${load}: trace-cmd ${ref} / ringside latency: p50 ${ratios[k][0].toFixed(1)}x, p95 ${ratios[k][1].toFixed(1)}x, p99 ${ratios[k][2].toFixed(1)}x`,
         );
       }
     }

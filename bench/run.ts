@@ -11,6 +11,9 @@ interface Bench {
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   decode: async () => (await import('./decode.bench.ts')).decodeBench,
+  cost: async () => (await import('./cost.bench.ts')).costBench,
+  report: async () => (await import('./report.bench.ts')).reportBench,
+  store: async () => (await import('./store.bench.ts')).storeBench,
   latency: async () => (await import('./latency.bench.ts')).latencyBench,
   'zero-loss': async () => (await import('./zero-loss.bench.ts')).zeroLossBench,
 };
@@ -18,7 +21,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
 async function main(): Promise<number> {
   const [first, ...rest] = process.argv.slice(2);
   if (first === '--help' || first === '-h') {
-    for (const [name, load] of Object.entries(BENCHES)) console.log(`${name}: ${(await load()).describe}`);
+    for (const [name, load] of Object.entries(BENCHES))
+      console.log(`${name}: ${(await load()).describe}`);
     return 0;
   }
   const names = first ? [first] : Object.keys(BENCHES);
@@ -32,7 +36,10 @@ async function main(): Promise<number> {
     console.log(`\n## ${name}`);
     const result = await (await load()).run(first ? rest : []);
     const record = {name, date: new Date().toISOString(), machine: machineInfo(), ...result};
-    writeFileSync(new URL(`./results/${name}.json`, import.meta.url), JSON.stringify(record, null, 2) + '\n');
+    writeFileSync(
+      new URL(`./results/${name}.json`, import.meta.url),
+      JSON.stringify(record, null, 2) + '\n',
+    );
   }
   return 0;
 }

@@ -10,7 +10,7 @@
  *
  * npm run bench zero-loss [--secs S] [--rates 100k,250k,…] [--all-rates 100k,…] [--tools a,b]
  */
-import {mkdtempSync, rmSync, statSync} from 'node:fs';
+import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs';
 import {cpus, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {installCleanup} from './lib/cleanup.ts';
@@ -31,8 +31,13 @@ import {
 } from './lib/tools.ts';
 import {fmtRate, parseRates, procCpuS} from './lib/util.ts';
 
-export type ToolName = 'ringside' | 'record' | 'stream';
-const ALL_TOOLS: ToolName[] = ['ringside', 'record', 'stream'];
+/**
+ * 'ringside' is the consumer as the browser runs it (Connection's default credit window, 128
+ * frames); 'ringside-w1024' the same with a 1024-frame window, to show what the window costs.
+ */
+export type ToolName = 'ringside' | 'ringside-w1024' | 'record' | 'stream';
+const ALL_TOOLS: ToolName[] = ['ringside', 'ringside-w1024', 'record', 'stream'];
+const WINDOWS: Partial<Record<ToolName, number>> = {'ringside-w1024': 1024};
 
 export interface ToolRun {
   tool: ToolName;
@@ -50,11 +55,16 @@ export interface ToolRun {
   consumerCpuS?: number;
   fileBytes?: number;
   note?: string;
+  /** Ringside: server thread states when nothing had arrived 1 s into the run. */
+  stall?: string[];
   /** trace-cmd had to be stopped with SIGINT after its command ended. */
   watchdog?: boolean;
 }
 
-function compare(markgen: MarkgenResult[], ids: Map<number, IdCount>) {
+function compare(
+  markgen: MarkgenResult[],
+  ids: Map<number, Pick<IdCount, 'received' | 'backwards'>>,
+) {
   let written = 0;
   let received = 0;
   let backwards = 0;
@@ -63,34 +73,75 @@ function compare(markgen: MarkgenResult[], ids: Map<number, IdCount>) {
     written += m.written;
     received += c?.received ?? 0;
     backwards += c?.backwards ?? 0;
-    return {cpu: m.cpu, written: m.written, received: c?.received ?? 0, lost: m.written - (c?.received ?? 0)};
+    return {
+      cpu: m.cpu,
+      written: m.written,
+      received: c?.received ?? 0,
+      lost: m.written - (c?.received ?? 0),
+    };
   });
   const lost = written - received;
-  return {written, received, lost, lostPct: written ? (100 * lost) / written : 0, backwards, perCpu};
+  return {
+    written,
+    received,
+    lost,
+    lostPct: written ? (100 * lost) / written : 0,
+    backwards,
+    perCpu,
+  };
 }
 
-export async function runRingside(t: Tools, writers: Writer[], secs: number): Promise<ToolRun> {
+export async function runRingside(
+  t: Tools,
+  writers: Writer[],
+  secs: number,
+  tool: ToolName = 'ringside',
+): Promise<ToolRun> {
   const server = await startServer();
-  const consumer = new LiveConsumer(server.url);
+  const w = WINDOWS[tool];
+  const consumer = new LiveConsumer(server.url, w ? {windowFrames: w} : {});
   try {
     await consumer.start();
     const s0 = procCpuS(server.pid);
     const c0 = process.cpuUsage();
-    const markgen = await runMarkgens(t, server.instance, writers, secs);
+    const writing = runMarkgens(t, server.instance, writers, secs);
+    // Stall check: a second into the run, the consumer must have events; if not, say where the
+    // server's threads are waiting (seen once: whole runs with one event delivered).
+    await new Promise((r) => setTimeout(r, 1000));
+    const stall = consumer.events < 1000 ? serverThreads(server.pid) : undefined;
+    if (stall)
+      console.error(
+        `  ${tool}: ${consumer.events} events after 1 s; server threads: ${stall.join('; ')}`,
+      );
+    const markgen = await writing;
     await consumer.settle();
     const c1 = process.cpuUsage(c0);
     const s1 = procCpuS(server.pid);
     return {
-      tool: 'ringside',
+      tool,
       ...compare(markgen, consumer.ids),
       markgen,
       ringsideLoss: consumer.lossSummary(),
       serverCpuS: s1 - s0,
+      ...(stall ? {stall} : {}),
       consumerCpuS: (c1.user + c1.system) / 1e6,
     };
   } finally {
     consumer.stop();
     await server.stop();
+  }
+}
+
+/** "tid comm state wchan" of every thread of a process. */
+function serverThreads(pid: number): string[] {
+  try {
+    return readdirSync(`/proc/${pid}/task`).map((tid) => {
+      const at = (f: string) => readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim();
+      const state = at('stat').split(') ')[1]?.split(' ')[0] ?? '?';
+      return `${tid} ${at('comm')} ${state} ${at('wchan')}`;
+    });
+  } catch (e) {
+    return [`(cannot read /proc/${pid}/task: ${(e as Error).message})`];
   }
 }
 
@@ -115,8 +166,11 @@ export async function runTraceCmdTool(
     });
     const markgen = readMarkgen(mg, writers);
     const ids = tool === 'record' ? idsInTraceDat(`${out}.dat`, rawType) : idsInText(`${out}.txt`);
-    const lostLine = [...r.stderr.matchAll(/CPU \d+: \d+ events lost/g)].map((m) => m[0]).join(', ');
-    if (r.watchdog) console.error(`  trace-cmd ${tool} did not exit after its command; stopped with SIGINT`);
+    const lostLine = [...r.stderr.matchAll(/CPU \d+: \d+ events lost/g)]
+      .map((m) => m[0])
+      .join(', ');
+    if (r.watchdog)
+      console.error(`  trace-cmd ${tool} did not exit after its command; stopped with SIGINT`);
     return {
       tool,
       ...compare(markgen, ids),
@@ -154,10 +208,13 @@ function summarize(steps: Step[], tools: ToolName[], series: string) {
     best[tool] = ok;
   }
   console.log(`\n${series}: highest achieved rate with zero loss`);
-  for (const tool of tools) console.log(`  ${tool.padEnd(9)} ${best[tool] ? fmtRate(best[tool]) : 'none'}`);
-  for (const ref of tools.filter((x) => x !== 'ringside')) {
-    if (best.ringside !== undefined && best[ref]) {
-      console.log(`  ratio ringside / trace-cmd ${ref}: ${(best.ringside / best[ref]).toFixed(2)}x`);
+  for (const tool of tools)
+    console.log(`  ${tool.padEnd(9)} ${best[tool] ? fmtRate(best[tool]) : 'none'}`);
+  for (const mine of tools.filter((x) => x.startsWith('ringside'))) {
+    for (const ref of tools.filter((x) => !x.startsWith('ringside'))) {
+      if (best[mine] !== undefined && best[ref]) {
+        console.log(`  ratio ${mine} / trace-cmd ${ref}: ${(best[mine] / best[ref]).toFixed(2)}x`);
+      }
     }
   }
   return best;
@@ -184,7 +241,12 @@ export const zeroLossBench = {
     const plan: {series: string; steps: Step[]}[] = [
       {
         series: `one writer on cpu${oneCpu}`,
-        steps: oneRates.map((r) => ({label: `1×${fmtRate(r)}`, writers: [{cpu: oneCpu, rate: r}], targetRate: r, runs: []})),
+        steps: oneRates.map((r) => ({
+          label: `1×${fmtRate(r)}`,
+          writers: [{cpu: oneCpu, rate: r}],
+          targetRate: r,
+          runs: [],
+        })),
       },
       {
         series: `one writer on each of ${ncpu} CPUs`,
@@ -197,7 +259,9 @@ export const zeroLossBench = {
       },
     ];
     console.log(`${secs} s per run, kernel default buffer size per CPU, own instance per run`);
-    console.log('lost % of written ids @ rate markgen achieved during that run (ids written/s, all writers)');
+    console.log(
+      'lost % of written ids @ rate markgen achieved during that run (ids written/s, all writers)',
+    );
     console.log(`step       ${tools.map((x) => x.padStart(22)).join('')}`);
     try {
       for (const p of plan) {
@@ -205,31 +269,39 @@ export const zeroLossBench = {
         for (const step of p.steps) {
           for (const tool of tools) {
             const run =
-              tool === 'ringside'
-                ? await runRingside(t, step.writers, secs)
+              tool === 'ringside' || tool === 'ringside-w1024'
+                ? await runRingside(t, step.writers, secs, tool)
                 : await runTraceCmdTool(t, tool, step.writers, secs, dir, rawType);
-            if (run.backwards) console.error(`  ${tool}: ${run.backwards} ids out of order/duplicated`);
+            if (run.backwards)
+              console.error(`  ${tool}: ${run.backwards} ids out of order/duplicated`);
             step.runs.push(run);
           }
           console.log(
             `${step.label.padEnd(11)}${step.runs
-              .map((r) => `${r.watchdog ? '*' : ''}${r.lostPct.toFixed(2)}% @${fmtRate(achieved(r))}`.padStart(22))
+              .map((r) =>
+                `${r.watchdog ? '*' : ''}${r.lostPct.toFixed(2)}% @${fmtRate(achieved(r))}`.padStart(
+                  22,
+                ),
+              )
               .join('')}`,
           );
-          const rs = step.runs.find((r) => r.tool === 'ringside');
-          if (rs?.ringsideLoss && rs.ringsideLoss.kernelLost + rs.ringsideLoss.gapSlices > 0) {
+          for (const rs of step.runs) {
             const l = rs.ringsideLoss;
-            console.log(
-              `${''.padEnd(11)} ringside's own count: kernel loss ${l.kernelLost} events, delivery gaps ` +
-                `${l.gapSlices} slices (ids missing: ${rs.lost})`,
-            );
+            if (l && l.kernelLost + l.gapSlices + l.unexplained > 0) {
+              console.log(
+                `${''.padEnd(11)} ${rs.tool}'s own count: kernel loss ${l.kernelLost} events, delivery ` +
+                  `gaps ${l.gapSlices} slices, unexplained ${l.unexplained} (ids missing: ${rs.lost})`,
+              );
+            }
           }
         }
       }
     } finally {
       rmSync(dir, {recursive: true, force: true});
     }
-    console.log('* trace-cmd did not exit when its command ended; stopped with SIGINT after secs+8 s');
+    console.log(
+      '* trace-cmd did not exit when its command ended; stopped with SIGINT after secs+8 s',
+    );
     const best = plan.map((p) => ({series: p.series, best: summarize(p.steps, tools, p.series)}));
     console.log(`\nwhole bench: ${((performance.now() - t0) / 1000).toFixed(0)} s`);
     return {secs, tools, plan, best};

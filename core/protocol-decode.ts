@@ -9,6 +9,7 @@
 import {DecodeError} from './errors.ts';
 import {decodeUtf8Strict} from './protocol-text.ts';
 import {
+  CAUGHT_UP_HEADER_BYTES,
   CREDIT_FRAME_BYTES,
   FRAME_HEADER_BYTES,
   FrameType,
@@ -24,6 +25,7 @@ import {
   NOTICE_HEADER_BYTES,
   NOTICE_KINDS,
   PROTOCOL_VERSION,
+  SOURCE_REASON_CODES,
   SUBBUF_HEADER_BYTES,
   WIRE_SOURCE_KINDS,
   align8,
@@ -190,11 +192,44 @@ function checkHello(r: FieldReader, v: unknown): HelloInfo {
   num(r, o, 'nrSubbufs');
   str(r, o, 'traceClock');
   bool(r, o, 'littleEndian');
+  // Added in v1: optional fields, checked when present.
+  if (o.baselineMetas !== undefined) {
+    if (!Array.isArray(o.baselineMetas)) r.fail(`field 'baselineMetas' is not a list`, 16);
+    for (const b of o.baselineMetas as unknown[]) {
+      const bo = shape(r, b, 'baseline meta');
+      if (!Number.isInteger(bo.cpu) || (bo.cpu as number) < 0 || (bo.cpu as number) >= MAX_CPUS)
+        r.fail(`baseline meta cpu is not a CPU number`, 16);
+      num(r, bo, 'timeMs');
+      str(r, bo, 'hex');
+      const hex = bo.hex as string;
+      if (
+        hex.length < 2 ||
+        hex.length > 2 * MAX_META_BYTES ||
+        hex.length % 2 !== 0 ||
+        !/^[0-9a-f]*$/.test(hex)
+      )
+        r.fail(
+          `baseline meta of cpu ${String(bo.cpu)} is not lower-case hex of 1..${MAX_META_BYTES} bytes`,
+          16,
+        );
+    }
+  }
+  str(r, o, 'sourceReason', true);
+  if (
+    o.sourceReasonCode !== undefined &&
+    !SOURCE_REASON_CODES.includes(o.sourceReasonCode as never)
+  )
+    r.fail(`unknown sourceReasonCode '${String(o.sourceReasonCode)}'`, 16);
+  bool(r, o, 'tracingOn', true);
   const s = shape(r, o.server, 'HELLO.server');
   str(r, s, 'name');
   str(r, s, 'version');
   bool(r, s, 'allowControl');
   num(r, s, 'windowFrames');
+  if (s.controlActions !== undefined) {
+    if (!Array.isArray(s.controlActions) || !s.controlActions.every((a) => typeof a === 'string'))
+      r.fail(`field 'controlActions' is not a list of strings`, 16);
+  }
   return o as unknown as HelloInfo;
 }
 
@@ -247,6 +282,7 @@ function checkControl(r: FieldReader, v: unknown): ControlRequest {
   const o = shape(r, v, 'CONTROL');
   str(r, o, 'action');
   if (o.args !== undefined) shape(r, o.args, 'CONTROL.args');
+  str(r, o, 'id', true);
   return o as unknown as ControlRequest;
 }
 
@@ -314,6 +350,22 @@ export function decodeFrame(msg: Uint8Array, maxBytes = MAX_SERVER_FRAME_BYTES):
         r.fail(`message length ${n} runs past the frame`, 16);
       r.body(NOTICE_HEADER_BYTES + n);
       return {type, kind: NOTICE_KINDS[kindCode], cpu, message: r.text(NOTICE_HEADER_BYTES, n)};
+    }
+    case FrameType.CAUGHT_UP: {
+      if (frameBytes < CAUGHT_UP_HEADER_BYTES) r.fail('too short for a CAUGHT_UP header', 4);
+      const n = r.u32(8);
+      r.zero(12, 'word');
+      if (n > MAX_CPUS || CAUGHT_UP_HEADER_BYTES + 4 * n > frameBytes)
+        r.fail(`cpu count ${n} runs past the frame`, 8);
+      r.body(CAUGHT_UP_HEADER_BYTES + 4 * n);
+      const cpus: number[] = [];
+      for (let i = 0; i < n; i++) {
+        const cpu = r.u32(CAUGHT_UP_HEADER_BYTES + 4 * i);
+        if (cpu >= MAX_CPUS)
+          r.fail(`cpu ${cpu} is not below ${MAX_CPUS}`, CAUGHT_UP_HEADER_BYTES + 4 * i);
+        cpus.push(cpu);
+      }
+      return {type, cpus};
     }
     case FrameType.CREDIT: {
       r.body(Math.min(frameBytes, CREDIT_FRAME_BYTES));

@@ -6,6 +6,9 @@ import {
   FrameType,
   GapReason,
   MAX_CLIENT_FRAME_BYTES,
+  NOTICE_KINDS,
+  bytesToHex,
+  encodeCaughtUp,
   encodeControl,
   encodeCredit,
   encodeGap,
@@ -16,6 +19,7 @@ import {
   encodeNotice,
   encodeStats,
   encodeSubbuf,
+  hexToBytes,
   type HelloInfo,
   type ServerStats,
   type WireMetadata,
@@ -303,5 +307,86 @@ describe('fuzz: garbage never throws anything but DecodeError', () => {
     }
     expect(rejected).toBeGreaterThan(10000);
     expect(accepted).toBeGreaterThan(0); // flips inside raw payloads are legal
+  });
+});
+
+describe('v1 additions', () => {
+  const FULL: HelloInfo = {
+    ...HELLO,
+    source: 'mmap',
+    baselineMetas: [{cpu: 0, timeMs: 17, hex: bytesToHex(bytes(80, 5))}],
+    sourceReason: 'mmap: tracefs at /sys/kernel/tracing, kernel 6.18',
+    sourceReasonCode: 'ok',
+    tracingOn: false,
+    server: {...HELLO.server, allowControl: true, controlActions: ['clear', 'tracing-on']},
+  };
+
+  it('HELLO with baselineMetas, source reason, tracingOn and controlActions round-trips', () => {
+    const d = decodeServerFrame(encodeHello(FULL));
+    expect(d).toEqual({type: FrameType.HELLO, hello: FULL});
+    if (d.type !== FrameType.HELLO) throw new Error('type');
+    expect(Array.from(hexToBytes(d.hello.baselineMetas![0].hex)!)).toEqual(
+      Array.from(bytes(80, 5)),
+    );
+  });
+
+  it('HELLO fields are checked when present', () => {
+    const bad: unknown[] = [
+      {...FULL, sourceReasonCode: 'because'},
+      {...FULL, sourceReason: 5},
+      {...FULL, tracingOn: 'yes'},
+      {...FULL, baselineMetas: {}},
+      {...FULL, baselineMetas: [{cpu: 0, timeMs: 1, hex: 'zz'}]},
+      {...FULL, baselineMetas: [{cpu: 0, timeMs: 1, hex: 'abc'}]},
+      {...FULL, baselineMetas: [{cpu: -1, timeMs: 1, hex: '00'}]},
+      {...FULL, server: {...FULL.server, controlActions: [1]}},
+    ];
+    for (const h of bad) {
+      expect(() => decodeServerFrame(encodeHello(h as HelloInfo))).toThrow(DecodeError);
+    }
+  });
+
+  it('CAUGHT_UP round-trips and is strict', () => {
+    for (const cpus of [[], [0], [3, 1, 65535]]) {
+      const f = encodeCaughtUp(cpus);
+      expect(f.length % 8).toBe(0);
+      expect(decodeServerFrame(f)).toEqual({type: FrameType.CAUGHT_UP, cpus});
+    }
+    const f = encodeCaughtUp([1, 2]);
+    const v = new DataView(f.buffer);
+    v.setUint32(8, 3, true); // count runs past the frame
+    expect(() => decodeServerFrame(f)).toThrow(/runs past/);
+    const g = encodeCaughtUp([1]);
+    new DataView(g.buffer).setUint32(16, 70000, true);
+    expect(() => decodeServerFrame(g)).toThrow(/cpu 70000/);
+    expect(() => decodeClientFrame(encodeCaughtUp([0]), MAX_CLIENT_FRAME_BYTES)).toThrow(
+      /not a client frame/,
+    );
+  });
+
+  it('control-ok and control-failed notices, CONTROL with an id', () => {
+    for (const kind of ['control-ok', 'control-failed'] as const) {
+      expect(decodeServerFrame(encodeNotice(kind, -1, '#c1 clear: done'))).toMatchObject({
+        kind,
+        message: '#c1 clear: done',
+      });
+    }
+    // The old kinds keep their wire values.
+    expect(NOTICE_KINDS.indexOf('server-shutdown')).toBe(8);
+    const c = {action: 'enable-event', args: {event: 'sched'}, id: 'c7'};
+    expect(decodeClientFrame(encodeControl(c), MAX_CLIENT_FRAME_BYTES)).toEqual({
+      type: FrameType.CONTROL,
+      control: c,
+    });
+    expect(() =>
+      decodeClientFrame(encodeControl({action: 'clear', id: 5} as never), MAX_CLIENT_FRAME_BYTES),
+    ).toThrow(/'id'/);
+  });
+
+  it('hex helpers refuse what is not hex of whole bytes', () => {
+    expect(hexToBytes('0aff')).toEqual(new Uint8Array([10, 255]));
+    expect(hexToBytes('0af')).toBeUndefined();
+    expect(hexToBytes('0g')).toBeUndefined();
+    expect(bytesToHex(new Uint8Array([0, 1, 171]))).toBe('0001ab');
   });
 });

@@ -47,6 +47,8 @@ export const FrameType = {
   GAP: 5,
   NOTICE: 6,
   STATS: 7,
+  /** Added in v1: which CPUs a read drained completely (tail ordering, docs/protocol.md). */
+  CAUGHT_UP: 8,
   // client → server
   CREDIT: 16,
   HELLO_ACK: 17,
@@ -64,6 +66,8 @@ export const GAP_FRAME_BYTES = 48;
 export const NOTICE_HEADER_BYTES = 24;
 /** CREDIT: frames u32 @8, 0 u32 @12, bytes f64 @16. */
 export const CREDIT_FRAME_BYTES = 24;
+/** CAUGHT_UP: count u32 @8, 0 u32 @12, u32 cpus[count] @16. Added in v1. */
+export const CAUGHT_UP_HEADER_BYTES = 16;
 /** JSON frames: jsonBytes u32 @8, 0 u32 @12, UTF-8 JSON @16. */
 export const JSON_HEADER_BYTES = 16;
 
@@ -90,10 +94,47 @@ export const NOTICE_KINDS = [
   'end',
   'control-denied',
   'server-shutdown',
+  // Added in v1 (appended: the index is the wire value).
+  'control-ok',
+  'control-failed',
 ] as const;
 export type NoticeKind = (typeof NOTICE_KINDS)[number];
 
 // ---- JSON bodies (cold path) ------------------------------------------------------------------
+
+/**
+ * Why the server uses the source it uses (createSource): `ok` auto found the real thing (mmap),
+ * `explicit` the user asked for this kind, the rest say why auto fell back. Added in v1.
+ */
+export type SourceReasonCode =
+  'ok' | 'explicit' | 'no-tracefs' | 'no-permission' | 'old-kernel' | 'no-mmap';
+export const SOURCE_REASON_CODES: readonly SourceReasonCode[] = [
+  'ok',
+  'explicit',
+  'no-tracefs',
+  'no-permission',
+  'old-kernel',
+  'no-mmap',
+];
+
+/** The meta page of one CPU as first mapped at open() (hex of the raw bytes). Added in v1. */
+export interface WireBaselineMeta {
+  cpu: number;
+  timeMs: number;
+  /** The raw meta page (80 bytes, kernel byte order) as lower-case hex. */
+  hex: string;
+}
+
+/** CONTROL actions the server implements (answered by NOTICE control-ok/-denied/-failed). */
+export const CONTROL_ACTIONS = [
+  'enable-event',
+  'disable-event',
+  'tracing-on',
+  'tracing-off',
+  'clear',
+  'buffer-size',
+] as const;
+export type ControlAction = (typeof CONTROL_ACTIONS)[number];
 
 /** First frame on every connection. Token-free: nothing here grants access. */
 export interface HelloInfo {
@@ -110,11 +151,29 @@ export interface HelloInfo {
   traceClock: string;
   /** Byte order of the kernel bytes in SUBBUF/META. */
   littleEndian: boolean;
+  /**
+   * Added in v1. Meta page per CPU as the source first mapped it at open(): the baseline of the
+   * cumulative counters (overrun…) for a client that sees the stream from seq 0. Absent where
+   * the source has no meta page (read, replay) or does not say (sim).
+   */
+  baselineMetas?: WireBaselineMeta[];
+  /** Added in v1. createSource's one-line reason, e.g. "mmap: tracefs at …, kernel 6.18". */
+  sourceReason?: string;
+  /** Added in v1. Machine-readable form of sourceReason (which empty state the UI shows). */
+  sourceReasonCode?: SourceReasonCode;
+  /** Added in v1. tracing_on of the instance when this HELLO was made; absent where unknown. */
+  tracingOn?: boolean;
   server: {
     name: string;
     version: string;
-    /** Whether CONTROL frames are honoured (`--allow-control`). */
+    /**
+     * Whether CONTROL frames are honoured: `--allow-control` and a controllable source (own
+     * instance; an attached named instance only with `--allow-control-attached`; never the top
+     * level).
+     */
     allowControl: boolean;
+    /** Added in v1. The actions CONTROL accepts here ([] when allowControl is false). */
+    controlActions?: string[];
     /** Frames the server queues per client at most before it drops and sends GAP. */
     windowFrames: number;
   };
@@ -148,9 +207,14 @@ export interface HelloAck {
   client?: string;
 }
 
+/**
+ * One control action (docs/protocol.md lists them and their args). `id` (added in v1) is echoed
+ * at the start of the answering NOTICE's message as `#id `, so a client can match answers.
+ */
 export interface ControlRequest {
   action: string;
   args?: Record<string, unknown>;
+  id?: string;
 }
 
 /** Server-side counters, sent about once a second. */
@@ -216,6 +280,12 @@ export interface NoticeFrame {
   message: string;
 }
 
+/** Added in v1. The CPUs the source read to the end in its last read (see protocol.md). */
+export interface CaughtUpFrame {
+  type: typeof FrameType.CAUGHT_UP;
+  cpus: number[];
+}
+
 export interface HelloFrame {
   type: typeof FrameType.HELLO;
   hello: HelloInfo;
@@ -245,7 +315,14 @@ export interface ControlFrame {
 }
 
 export type ServerFrame =
-  HelloFrame | MetadataFrame | SubbufFrame | MetaFrame | GapFrame | NoticeFrame | StatsFrame;
+  | HelloFrame
+  | MetadataFrame
+  | SubbufFrame
+  | MetaFrame
+  | GapFrame
+  | NoticeFrame
+  | StatsFrame
+  | CaughtUpFrame;
 export type ClientFrame = CreditFrame | HelloAckFrame | ControlFrame;
 export type Frame = ServerFrame | ClientFrame;
 
@@ -309,6 +386,28 @@ export function encodeNotice(kind: NoticeKind, cpu: number, message: string): Ui
   view.setInt32(12, cpu, true);
   view.setUint32(16, text.length, true);
   out.set(text, NOTICE_HEADER_BYTES);
+  return out;
+}
+
+export function encodeCaughtUp(cpus: readonly number[]): Uint8Array {
+  const {out, view} = frame(FrameType.CAUGHT_UP, CAUGHT_UP_HEADER_BYTES + 4 * cpus.length);
+  view.setUint32(8, cpus.length, true);
+  cpus.forEach((cpu, i) => view.setUint32(CAUGHT_UP_HEADER_BYTES + 4 * i, cpu, true));
+  return out;
+}
+
+/** Raw bytes → lower-case hex (HELLO baselineMetas). */
+export function bytesToHex(bytes: Uint8Array): string {
+  let s = '';
+  for (const b of bytes) s += (b < 16 ? '0' : '') + b.toString(16);
+  return s;
+}
+
+/** Lower-case or upper-case hex → bytes; undefined when it is not hex of whole bytes. */
+export function hexToBytes(hex: string): Uint8Array | undefined {
+  if (hex.length % 2 !== 0 || !/^[0-9a-fA-F]*$/.test(hex)) return undefined;
+  const out = new Uint8Array(hex.length / 2);
+  for (let i = 0; i < out.length; i++) out[i] = parseInt(hex.slice(2 * i, 2 * i + 2), 16);
   return out;
 }
 

@@ -6,8 +6,9 @@
  * computed from, so the app can drop stale answers. Column answers are transferred, not copied
  * (comlink `transfer`, Perfetto's `postMessage(data, [data.buffer])`).
  *
- * Push: `subscribe(proxy(cb))` gets {kind: 'data' | 'stats' | 'connection'} notifications,
- * 'data' and 'stats' throttled to ≤ 4/s each (notifier.ts).
+ * Push: `subscribe(proxy(cb))` gets {kind: 'data' | 'stats' | 'connection' | 'hello'}
+ * notifications, 'data' and 'stats' throttled to ≤ 4/s each (notifier.ts); 'hello' carries the
+ * server's HELLO as soon as it arrives.
  */
 import {transfer} from 'comlink';
 import type {HelloInfo, ServerStats} from '../core/protocol.ts';
@@ -103,6 +104,7 @@ export function createWorkerApi(deps: ApiDeps = {}) {
         WebSocket: WS,
         onState: (state, detail) => notifier.connection(state, detail),
         onStats: () => notifier.stats(),
+        onHello: (hello, same) => notifier.hello(hello, same),
         ...options,
       });
       feed.start();

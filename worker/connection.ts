@@ -11,14 +11,23 @@
  *
  * After an unexpected close it reconnects with exponential backoff; slices that went by in the
  * meantime are reported by the reader loop as "missed while disconnected" (same server session).
+ *
+ * Notices: every NOTICE frame goes to `onFrame` like any frame and also to `onNotice` (source
+ * notices such as reset / tracing-off / instance-gone / error, CONTROL answers, shutdown), so a
+ * UI can subscribe to them alone. `control()` sends a CONTROL request; the answer is a NOTICE
+ * `control-ok` / `control-denied` / `control-failed` whose message starts with `#id action: `.
  */
 import {FrameReader} from '../core/framing.ts';
 import {decodeServerFrame} from '../core/protocol-decode.ts';
 import {
   FrameType,
   PROTOCOL_VERSION,
+  encodeControl,
   encodeCredit,
   encodeHelloAck,
+  type ControlRequest,
+  type HelloInfo,
+  type NoticeFrame,
   type ServerFrame,
 } from '../core/protocol.ts';
 
@@ -42,6 +51,8 @@ export interface ConnectionOptions {
   url: string;
   WebSocket: WebSocketConstructor;
   onFrame(frame: ServerFrame): void;
+  /** Every NOTICE frame (after onFrame saw it): reset, tracing-off/-on, control-ok, … */
+  onNotice?(notice: NoticeFrame): void;
   onState?(state: ConnectionState, detail: string): void;
   /** Data frames granted ahead. Default 128. */
   windowFrames?: number;
@@ -81,6 +92,9 @@ export class Connection {
   bytesReceived = 0;
   connects = 0;
   lastClose: {code: number; reason: string} | undefined;
+  /** The last HELLO (allowControl, controlActions, sourceReason…); undefined before the first. */
+  hello: HelloInfo | undefined;
+  private controlSerial = 0;
 
   constructor(private readonly o: ConnectionOptions) {
     this.backoffMs = o.initialBackoffMs ?? 250;
@@ -160,6 +174,7 @@ export class Connection {
             ws.close(1002, `server protocol ${f.hello.protocol}, client ${PROTOCOL_VERSION}`);
             return;
           }
+          this.hello = f.hello;
           this.o.onFrame(f);
           this.backoffMs = this.o.initialBackoffMs ?? 250;
           this.send(
@@ -173,6 +188,7 @@ export class Connection {
           continue;
         }
         this.o.onFrame(f);
+        if (f.type === FrameType.NOTICE) this.o.onNotice?.(f);
         if (f.type === FrameType.SUBBUF || f.type === FrameType.META) {
           this.consumedFrames++;
           this.consumedBytes += m.length;
@@ -200,6 +216,18 @@ export class Connection {
 
   private send(frame: Uint8Array): void {
     if (this.ws && this.ws.readyState === 1) this.ws.send(frame);
+  }
+
+  /**
+   * Send a CONTROL request (e.g. `{action: 'enable-event', args: {event: 'sched'}}`). Returns the
+   * id put in it (echoed as `#id ` at the start of the answering NOTICE's message), or undefined
+   * when not connected. Only honoured when HELLO says `server.allowControl`.
+   */
+  control(req: ControlRequest): string | undefined {
+    if (!this.ws || this.ws.readyState !== 1) return undefined;
+    const id = req.id ?? `c${++this.controlSerial}`;
+    this.send(encodeControl({...req, id}));
+    return id;
   }
 
   /** Stop granting credits (the server sends GAP frames for what this client misses). */

@@ -74,6 +74,25 @@ describe('event list', () => {
     }
   });
 
+  it('a negative index counts from the end: the last n rows in one call', () => {
+    const s = session(interleave([cpu0, cpu1], seededRandom(4)));
+    for (const f of [{}, {cpus: [1]}, {events: ['sched_switch']}]) {
+      const want = slowList(s, f);
+      for (const n of [1, 5, 37]) {
+        const p = s.eventPage({from: {index: -n}, count: n, filter: f});
+        expect(p.total).toBe(want.length);
+        expect(p.firstIndex).toBe(want.length - n);
+        expect(Array.from(p.rows.id)).toEqual(want.slice(-n));
+      }
+      // More than there is: from the start; and a window that ends before the tail.
+      const all = s.eventPage({from: {index: -(want.length + 10)}, count: 3, filter: f});
+      expect(all.firstIndex).toBe(0);
+      expect(Array.from(all.rows.id)).toEqual(want.slice(0, 3));
+      const mid = s.eventPage({from: {index: -10}, count: 4, filter: f});
+      expect(Array.from(mid.rows.id)).toEqual(want.slice(-10, -6));
+    }
+  });
+
   it('finds the event at any index and time (rank search against the slow list)', () => {
     const s = session(interleave([cpu0, cpu1], seededRandom(8)));
     const rnd = seededRandom(3);

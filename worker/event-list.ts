@@ -33,7 +33,10 @@ export interface EventFilter {
 }
 
 export interface EventListQuery {
-  /** Index into the filtered list, or the first event at/after a time. */
+  /**
+   * Index into the filtered list (negative: from the end, `-n` = the last n rows, so
+   * `{from: {index: -n}, count: n}` is the tail in one call), or the first event at/after a time.
+   */
   from: {index: number} | {tsNs: number};
   count: number;
   filter?: EventFilter;
@@ -150,9 +153,11 @@ export class EventList {
     let total = 0;
     for (const s of seqs) total += s.length;
     let cursors: number[];
-    if ('index' in q.from)
-      cursors = cursorsAtRank(seqs, Math.max(0, Math.min(q.from.index, total)));
-    else {
+    if ('index' in q.from) {
+      // A negative index counts from the end: {index: -n} starts n rows before the last one.
+      const i = q.from.index;
+      cursors = cursorsAtRank(seqs, i < 0 ? Math.max(0, total + i) : Math.min(i, total));
+    } else {
       const t = q.from.tsNs;
       cursors = seqs.map((s) => bound(s, t, false));
     }

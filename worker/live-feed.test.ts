@@ -78,9 +78,67 @@ describe('connect: serve (sim source) → WebSocket → reader loop → store', 
       const info = api.connection().data;
       expect(info.state).toBe('open');
       expect(api.hello().data?.cpus).toEqual(s.cpus.map((c) => c.cpu));
+      // HELLO is pushed as it arrives (once for this connection), with what hello() answers.
+      const hellos = got.filter((x) => x.kind === 'hello');
+      expect(hellos).toHaveLength(1);
+      expect(hellos[0]).toEqual({kind: 'hello', hello: api.hello().data, sameSession: false});
+      // No negative durations on the live sim (the sched view's cross-CPU order).
+      const t = api.sched().data.tasks;
+      for (let i = 0; i < t.length; i++) {
+        expect(t.runnableNs[i]).toBeGreaterThanOrEqual(0);
+        expect(t.latencySumNs[i]).toBeGreaterThanOrEqual(0);
+      }
       expect(info.loss.every((l) => l.unexplainedSlices === 0 && l.decodeErrors === 0)).toBe(true);
       const sched = api.sched().data;
       expect(sched.cpus.some((c) => c.slices.length > 0)).toBe(true);
+    } finally {
+      api.disconnect();
+      await serve.stop();
+    }
+  });
+
+  it('names the skipped sub-buffers when the writer laps the ring (stats totals)', async () => {
+    const args = parseServeArgs([
+      '--source',
+      'sim',
+      '--seed',
+      '4',
+      '--buffer-kb',
+      '64',
+      '--port',
+      '0',
+      '--no-open',
+      '--no-build',
+    ]);
+    const serve = await startServe(args, () => {});
+    const sim = serve.source as SimSource;
+    const api = createWorkerApi({
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      notifyIntervalMs: 50,
+    });
+    try {
+      api.connect(serve.url, '');
+      await until(() => api.connection().data.state === 'open', 10_000, 'open');
+      await until(() => api.summary().data.events > 0, 10_000, 'first events');
+      // Far more than the 64 KiB ring holds, written at once: the writer laps the reader.
+      for (let i = 0; i < 6000; i++) sim.writeMarker(0, `lap-${i}`);
+      const loss0 = () => api.connection().data.loss.find((l) => l.cpu === 0);
+      await until(() => (loss0()?.skippedSubbufsDerived ?? 0) > 0, 20_000, 'skips');
+      await until(
+        () => {
+          const t = api.stats().data.find((c) => c.cpu === 0)?.totals;
+          return !!t && t.skippedSubbufIds.length + t.skippedSubbufIdsMissing > 0;
+        },
+        10_000,
+        'skipped ids in stats',
+      );
+      const l = loss0()!;
+      const t = api.stats().data.find((c) => c.cpu === 0)!.totals;
+      expect(l.ringModelValid).toBe(true);
+      expect(t.skippedSubbufIds.length + t.skippedSubbufIdsMissing).toBe(l.skippedSubbufsDerived);
+      expect(t.skippedSubbufIdsMissing).toBe(0);
+      const nr = api.hello().data!.nrSubbufs;
+      expect(t.skippedSubbufIds.every((id) => id >= 0 && id < nr)).toBe(true);
     } finally {
       api.disconnect();
       await serve.stop();

@@ -4,7 +4,8 @@
  *
  * The reader loop hands over events per slice without the slice's sub-buffer id and seq, so
  * this module notes the frame being handled and builds the `DecodedPage` from it; the ring
- * model's skipped count for the page is the change of the loop's counter around the frame.
+ * model's skipped count for the page is the change of the loop's counter around the frame, and
+ * skipped-subbufs.ts names the skipped sub-buffers (the loop keeps no ids).
  * META frames are parsed once more here for the statistics view (80 bytes, a few per second).
  */
 import {parseMetaPage} from '../core/meta-page.ts';
@@ -20,6 +21,7 @@ import type {CpuLoss} from './loss.ts';
 import type {DecodedPage, LossFigures} from './page-sink.ts';
 import {ReaderLoop} from './reader-loop.ts';
 import type {Session} from './session.ts';
+import {SkippedSubbufTracker} from './skipped-subbufs.ts';
 
 export interface LiveFeedOptions {
   /** Server URL (`http://h:p/…` as `serve` prints, or `ws://h:p/ws`). */
@@ -29,6 +31,8 @@ export interface LiveFeedOptions {
   onState(state: ConnectionState, detail: string): void;
   /** Called after each frame that changed statistics (META, GAP, STATS). */
   onStats(): void;
+  /** The server's HELLO arrived (`sameSession`: a reconnect to the same server session). */
+  onHello?(hello: HelloInfo, sameSession: boolean): void;
   windowFrames?: number;
   includeSymbols?: boolean;
 }
@@ -50,6 +54,7 @@ export class LiveFeed {
   serverStats: ServerStats | undefined;
   private frame: ServerFrame | undefined;
   private skippedBefore = 0;
+  private readonly skips: SkippedSubbufTracker;
   decodeErrors = 0;
 
   constructor(
@@ -61,7 +66,11 @@ export class LiveFeed {
         this.onEvents(cpu, bytes, cols, start, count, lostBefore),
       hello: (hello, same) => {
         this.hello = hello;
-        if (!same) session.reset();
+        if (!same) {
+          session.reset();
+          this.skips.clear();
+        }
+        o.onHello?.(hello, same);
       },
       metadata: (m) => {
         const h = this.hello;
@@ -85,6 +94,10 @@ export class LiveFeed {
         this.decodeErrors++;
       },
     });
+    this.skips = new SkippedSubbufTracker(
+      (cpu) => this.loop.loss(cpu),
+      () => this.hello?.nrSubbufs ?? 0,
+    );
     this.conn = new Connection({
       url: socketUrl(o.url, o.token),
       WebSocket: o.WebSocket,
@@ -92,8 +105,11 @@ export class LiveFeed {
         this.frame = f;
         const cpu = 'cpu' in f ? f.cpu : -1;
         this.skippedBefore = cpu >= 0 ? this.loop.loss(cpu).skippedSubbufsDerived : 0;
+        this.skips.before(f);
         this.loop.handle(f);
         this.frame = undefined;
+        const skipped = this.skips.after(f);
+        if (skipped) session.handleSkippedIds(skipped.cpu, skipped.ids, skipped.missing);
         if (f.type === FrameType.META) this.onMeta(f.cpu, f.timeMs, f.bytes);
         if (f.type === FrameType.SUBBUF || f.type === FrameType.GAP || f.type === FrameType.META) {
           session.handleLoss(this.figures(f.cpu));

@@ -17,8 +17,18 @@ export interface CpuLoss {
   events: number;
   slices: number;
   // ---- kernel loss ----
-  /** Σ Δ meta.overrun since the first META seen (exact; cumulative across resets). */
+  /**
+   * Σ Δ meta.overrun since this client's baseline (exact; cumulative across resets). The baseline
+   * is the server's meta page as first mapped (HELLO baselineMetas) for a stream seen from seq 0,
+   * 0 for such a stream when the server gives none (own instance: empty at open), and the first
+   * META seen for a late joiner.
+   */
   overrunEvents: number;
+  /**
+   * meta.overrun the buffer already had when the server opened it (HELLO baselineMetas): history
+   * from before this session (attach mode), shown apart and never counted as loss. -1 = unknown.
+   */
+  overrunBeforeSession: number;
   /** Σ lost-event counts stored after MISSED_STORED sub-buffers. */
   missedStoredEvents: number;
   /** Sub-buffers flagged MISSED_EVENTS without a stored count (count unknown). */
@@ -47,6 +57,7 @@ export function emptyLoss(cpu: number): CpuLoss {
     events: 0,
     slices: 0,
     overrunEvents: 0,
+    overrunBeforeSession: -1,
     missedStoredEvents: 0,
     missedUnknownSubbufs: 0,
     skippedSubbufsDerived: 0,
@@ -86,6 +97,11 @@ export class CumulativeCounter {
     this.last = value;
     this.total += inc;
     return inc;
+  }
+
+  /** Start from `value` without counting it (a baseline); no-op once started. */
+  setBaseline(value: number): void {
+    if (this.last === undefined) this.last = value;
   }
 
   get started(): boolean {

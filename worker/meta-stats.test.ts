@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import type {MetaPage} from '../core/meta-page.ts';
-import {MAX_SAMPLES, MetaStatsView} from './meta-stats.ts';
+import {MAX_SAMPLES, MAX_SKIPPED_IDS, MetaStatsView} from './meta-stats.ts';
 import type {DecodedPage} from './page-sink.ts';
 
 function meta(entries: number, overrun: number, read: number, readerId: number): MetaPage {
@@ -89,5 +89,19 @@ describe('MetaStatsView', () => {
     expect(s.length).toBe(MAX_SAMPLES);
     expect(s.timeMs[s.length - 1]).toBe(2000 + MAX_SAMPLES + 9);
     expect(s.eventsPerSec[s.length - 1]).toBe(1000);
+  });
+
+  it('keeps the most recent skipped sub-buffer ids, and counts skips without ids', () => {
+    const v = new MetaStatsView(() => 0);
+    v.handleSkippedIds(2, [5, 6], 0);
+    v.handleSkippedIds(2, [], 3);
+    expect(v.data()[0].totals).toMatchObject({
+      skippedSubbufIds: [5, 6],
+      skippedSubbufIdsMissing: 3,
+    });
+    for (let i = 0; i < MAX_SKIPPED_IDS; i++) v.handleSkippedIds(2, [i % 7], 0);
+    const ids = v.data()[0].totals.skippedSubbufIds;
+    expect(ids).toHaveLength(MAX_SKIPPED_IDS);
+    expect(ids[ids.length - 1]).toBe((MAX_SKIPPED_IDS - 1) % 7);
   });
 });

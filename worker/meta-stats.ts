@@ -12,6 +12,8 @@ import {ColumnSet} from './growable.ts';
 import type {DecodedPage, LossFigures, PageSink, StatsSink} from './page-sink.ts';
 
 export const MAX_SAMPLES = 4096;
+/** Skipped sub-buffer ids kept per CPU (the most recent). */
+export const MAX_SKIPPED_IDS = 256;
 
 class CpuCounters {
   events = 0;
@@ -23,6 +25,8 @@ class CpuCounters {
   /** Pages flagged MISSED without a stored count. */
   pageLostUnknown = 0;
   skippedSubbufs = 0;
+  skippedIds: number[] = [];
+  skippedIdsMissing = 0;
   lastSubbufId = -2;
   fed: LossFigures | undefined;
   prevTimeMs = NaN;
@@ -67,6 +71,13 @@ export interface CpuStats {
     /** Pages that said "events lost" without a count. */
     kernelLostUnknown: number;
     skippedSubbufs: number;
+    /**
+     * Ids of the sub-buffers counted in `skippedSubbufs`, in the order they were skipped (an id
+     * repeats when lapped again); the most recent MAX_SKIPPED_IDS. Derived from the ring model.
+     */
+    skippedSubbufIds: number[];
+    /** Skipped sub-buffers whose ids are not known (the ring position was lost on a reset). */
+    skippedSubbufIdsMissing: number;
     deliveryGapSlices: number;
     deliveryGapBytes: number;
     evictedEvents: number;
@@ -103,6 +114,14 @@ export class MetaStatsView implements PageSink, StatsSink {
 
   handleLoss(f: LossFigures): void {
     this.of(f.cpu).fed = {...f};
+  }
+
+  handleSkippedIds(cpu: number, ids: number[], missing: number): void {
+    const c = this.of(cpu);
+    c.skippedIds.push(...ids);
+    if (c.skippedIds.length > MAX_SKIPPED_IDS)
+      c.skippedIds.splice(0, c.skippedIds.length - MAX_SKIPPED_IDS);
+    c.skippedIdsMissing += missing;
   }
 
   private kernelLost(c: CpuCounters): number {
@@ -172,6 +191,8 @@ export class MetaStatsView implements PageSink, StatsSink {
           kernelLostEvents: this.kernelLost(c),
           kernelLostUnknown: c.pageLostUnknown,
           skippedSubbufs: Math.max(c.skippedSubbufs, c.fed?.skippedSubbufs ?? 0),
+          skippedSubbufIds: c.skippedIds.slice(),
+          skippedSubbufIdsMissing: c.skippedIdsMissing,
           deliveryGapSlices: c.fed?.deliveryGapSlices ?? 0,
           deliveryGapBytes: c.fed?.deliveryGapBytes ?? 0,
           evictedEvents: this.evictedEvents(cpu),

@@ -1,5 +1,18 @@
 import {describe, expect, it} from 'vitest';
+import type {HelloInfo} from '../core/protocol.ts';
 import {Notifier, type Notification, type TimerApi} from './notifier.ts';
+
+const HELLO: HelloInfo = {
+  protocol: 1,
+  sessionId: 's1',
+  source: 'sim',
+  cpus: [0, 1],
+  subbufSize: 4096,
+  nrSubbufs: 353,
+  traceClock: 'local',
+  littleEndian: true,
+  server: {name: 'ringside', version: 't', allowControl: false, windowFrames: 8},
+};
 
 /** Manual clock: timers fire only when the test advances time. */
 function manualTimers() {
@@ -48,7 +61,7 @@ describe('Notifier', () => {
     expect(data[data.length - 1]).toEqual({kind: 'data', version: 100});
   });
 
-  it('sends connection changes at once and drops listeners that fail', () => {
+  it('sends connection changes and HELLO at once and drops listeners that fail', () => {
     const {timers} = manualTimers();
     const n = new Notifier(() => 0, 250, timers);
     const got: Notification[] = [];
@@ -57,9 +70,11 @@ describe('Notifier', () => {
       throw new Error('port closed');
     });
     n.connection('open', '');
+    n.hello(HELLO, false);
     n.connection('closed', 'bye');
     expect(got).toEqual([
       {kind: 'connection', state: 'open', detail: ''},
+      {kind: 'hello', hello: HELLO, sameSession: false},
       {kind: 'connection', state: 'closed', detail: 'bye'},
     ]);
   });

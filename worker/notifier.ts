@@ -1,15 +1,19 @@
 /**
  * Push notifications to the app, throttled: at most one 'data' and one 'stats' message per
  * `intervalMs` (default 250 ms, i.e. ≤ 4/s each), sent at the trailing edge so the last change
- * is never lost. Connection changes are rare and go out at once. Timers are injectable so tests
- * run without waiting.
+ * is never lost. Connection changes and HELLO are rare and go out at once. Timers are
+ * injectable so tests run without waiting.
  */
+import type {HelloInfo} from '../core/protocol.ts';
+
 export type ConnectionStateName = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
 
 export type Notification =
   | {kind: 'data'; version: number}
   | {kind: 'stats'; version: number}
-  | {kind: 'connection'; state: ConnectionStateName; detail: string};
+  | {kind: 'connection'; state: ConnectionStateName; detail: string}
+  /** The server's HELLO arrived; `sameSession`: a reconnect to the same server session. */
+  | {kind: 'hello'; hello: HelloInfo; sameSession: boolean};
 
 export type Listener = (n: Notification) => unknown;
 
@@ -63,6 +67,11 @@ export class Notifier {
 
   connection(state: ConnectionStateName, detail: string): void {
     this.send({kind: 'connection', state, detail});
+  }
+
+  /** HELLO is rare (once per connection): sent at once. */
+  hello(hello: HelloInfo, sameSession: boolean): void {
+    this.send({kind: 'hello', hello, sameSession});
   }
 
   private schedule(): void {

@@ -52,4 +52,6 @@ export interface StatsSink {
   handleMeta(cpu: number, timeMs: number, meta: MetaPage): void;
   /** Latest cumulative loss figures of one CPU. */
   handleLoss(figures: LossFigures): void;
+  /** Ids of sub-buffers the writer lapped, found at one swap (skipped-subbufs.ts). */
+  handleSkippedIds(cpu: number, ids: number[], missing: number): void;
 }

@@ -11,9 +11,12 @@
  *   seq jump                 explained by a GAP frame (delivery gap), a reconnect (disconnected),
  *                            or unexplained (counted, never silently ignored)
  *
- * META frames give Δoverrun (exact kernel loss) and resets (counters going down). Each slice is
+ * META frames give Δoverrun (exact kernel loss) and resets (counters going down); the baseline
+ * of overrun is HELLO's `baselineMetas` (the meta page as the server first mapped it) for a
+ * stream seen from seq 0, so history from before the session (attach mode) is not counted. Each
+ * slice is
  * decoded with decodeSubbuf(emitFrom = from) into reusable columns and handed to `events`; the
- * callee copies what it keeps. Pure module: no DOM, no Node; the same code runs in the browser
+ * callee copies what it keeps. NOTICE frames go to `notice`, CAUGHT_UP frames to `caughtUp`. Pure module: no DOM, no Node; the same code runs in the browser
  * Worker and in `ringside tail`.
  */
 import {isDecodeError} from '../core/errors.ts';
@@ -21,6 +24,7 @@ import {parseMetaPage} from '../core/meta-page.ts';
 import {pageLayoutFromHeaderPage, type PageLayout} from '../core/page-layout.ts';
 import {
   FrameType,
+  hexToBytes,
   type GapFrame,
   type HelloInfo,
   type MetaFrame,
@@ -49,8 +53,18 @@ export interface ReaderLoopHandlers {
   ): void;
   hello?(hello: HelloInfo, sameSession: boolean): void;
   metadata?(metadata: WireMetadata): void;
+  /**
+   * Every NOTICE frame: source notices (reset, tracing-off/-on, instance-gone,
+   * metadata-changed, error, end), answers to CONTROL (control-ok/-denied/-failed) and
+   * server-shutdown. `cpu` is -1 when not about one CPU.
+   */
   notice?(notice: NoticeFrame): void;
   stats?(stats: ServerStats): void;
+  /**
+   * CAUGHT_UP: the server's last read took everything committed on these CPUs; every event of
+   * theirs from before that read has been delivered (frames before this one).
+   */
+  caughtUp?(cpus: number[]): void;
   /** A slice or meta page that could not be decoded (counted in `decodeErrors`). */
   error?(cpu: number, error: Error): void;
 }
@@ -70,11 +84,21 @@ interface CpuState {
   /** Set by GAP or reconnect: the next slice may follow missed swaps. */
   afterGap: boolean;
   reconnected: boolean;
+  /** overrun of a META that came before any slice, and the resets count then (see onSubbuf). */
+  metaBeforeSlice: {overrun: number; resets: number} | undefined;
+}
+
+/** Counters of a HELLO baseline meta page. */
+interface BaselineCounters {
+  overrun: number;
+  entries: number;
+  read: number;
 }
 
 export class ReaderLoop {
   private readonly cpus = new Map<number, CpuState>();
   private hello: HelloInfo | undefined;
+  private baselines = new Map<number, BaselineCounters>();
   private layout: PageLayout | undefined;
   private readonly cols = new EventColumns(4096);
 
@@ -100,7 +124,9 @@ export class ReaderLoop {
         sawMeta: false,
         afterGap: false,
         reconnected: false,
+        metaBeforeSlice: undefined,
       };
+      st.loss.overrunBeforeSession = this.baselines.get(cpu)?.overrun ?? -1;
       this.cpus.set(cpu, st);
     }
     return st;
@@ -137,6 +163,9 @@ export class ReaderLoop {
       case FrameType.STATS:
         this.h.stats?.(f.stats);
         return;
+      case FrameType.CAUGHT_UP:
+        this.h.caughtUp?.(f.cpus);
+        return;
     }
   }
 
@@ -148,8 +177,26 @@ export class ReaderLoop {
     } else {
       this.cpus.clear();
       this.layout = undefined;
+      this.baselines = this.parseBaselines(hello);
     }
     this.h.hello?.(hello, same);
+  }
+
+  private parseBaselines(hello: HelloInfo): Map<number, BaselineCounters> {
+    const out = new Map<number, BaselineCounters>();
+    for (const b of hello.baselineMetas ?? []) {
+      try {
+        const bytes = hexToBytes(b.hex);
+        if (!bytes) throw new Error(`cpu${b.cpu}: HELLO baseline meta is not hex`);
+        const m = parseMetaPage(bytes, hello.littleEndian, `cpu${b.cpu} HELLO baseline meta`);
+        out.set(b.cpu, {overrun: m.overrun, entries: m.entries, read: m.read});
+      } catch (e) {
+        // Without a baseline that CPU counts as before (from 0 when seen from seq 0).
+        this.cpu(b.cpu).loss.decodeErrors++;
+        this.h.error?.(b.cpu, e as Error);
+      }
+    }
+    return out;
   }
 
   private onGap(g: GapFrame): void {
@@ -171,9 +218,15 @@ export class ReaderLoop {
       const wentDown = m.entries < st.entries.value || m.read < st.read.value;
       st.entries.update(m.entries);
       st.read.update(m.read);
-      // A stream seen from seq 0 counts every overrun since the buffer's start (the events the
-      // writer lost before the first read are lost to us too); a late joiner starts from here.
-      st.loss.overrunEvents += st.overrun.update(m.overrun, st.firstSeq === 0);
+      // A stream seen from seq 0 counts every overrun since the server opened the buffer (the
+      // events the writer lost before the first read are lost to us too): from the HELLO
+      // baseline, or from 0 without one. A late joiner starts from its first META.
+      const base = this.baselines.get(f.cpu);
+      if (!st.overrun.started) {
+        if (st.firstSeq === 0 && base) st.overrun.setBaseline(base.overrun);
+        else if (st.firstSeq < 0) st.metaBeforeSlice = {overrun: m.overrun, resets: st.loss.resets};
+      }
+      st.loss.overrunEvents += st.overrun.update(m.overrun, st.firstSeq === 0 && !base);
       st.sawMeta = true;
       if (wentDown) {
         st.loss.resets++;
@@ -202,7 +255,17 @@ export class ReaderLoop {
       }
     }
     const first = st.lastSeq < 0 && st.id < 0;
-    if (first) st.firstSeq = f.seq;
+    if (first) {
+      st.firstSeq = f.seq;
+      // A META came first (an idle CPU, or the slice budget ran out) and this turns out to be
+      // the whole stream: count the overrun between the server's baseline and that META too.
+      const base = this.baselines.get(f.cpu);
+      const early = st.metaBeforeSlice;
+      if (f.seq === 0 && base && early && early.resets === loss.resets) {
+        loss.overrunEvents += Math.max(0, early.overrun - base.overrun);
+      }
+    }
+    st.metaBeforeSlice = undefined;
     st.lastSeq = f.seq;
     st.reconnected = false;
     loss.slices++;

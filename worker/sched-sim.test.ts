@@ -41,6 +41,7 @@ async function live(o: SimFeedOptions): Promise<{session: Session; pages: Decode
 function oracle(session: Session, pages: DecodedPage[]): SchedData {
   const v = new SchedView(new CommTable(), Infinity);
   v.setSchema(schedSchema(session.registry!), true);
+  v.setCpus(session.store.cpus());
   for (const p of pages) v.handlePage(p);
   v.flush();
   return v.data();

@@ -96,6 +96,24 @@ describe('SchedView on a scripted schedule', () => {
     expect(row(40)).toEqual([150, 0, 0, 1, 0, 0, 0]);
   });
 
+  it('names each task and keeps a wakeup latency histogram per task', () => {
+    const t = run(
+      schedPages(SCRIPT, 2, reg, new Map([[20, 'worker-20']]))
+        .get(0)!
+        .concat(schedPages(SCRIPT, 2, reg, new Map([[20, 'worker-20']])).get(1)!),
+    ).tasks;
+    expect(Array.from(t.pid)).toEqual([10, 20, 30, 40]);
+    expect(t.comm).toEqual(['task10', 'worker-20', 'task30', 'task40']);
+    expect(t.buckets).toBe(48);
+    expect(t.latencyHistograms.length).toBe(4 * 48);
+    expect(Array.from(t.bucketLowNs.subarray(0, 4))).toEqual([0, 2, 4, 8]);
+    const row = (i: number) => Array.from(t.latencyHistograms.subarray(i * 48, (i + 1) * 48));
+    const one = (k: number) => row(0).map((_, j) => (j === k ? 1 : 0));
+    expect(row(0)).toEqual(one(-1)); // task 10: never woken
+    expect(row(1)).toEqual(one(5)); // task 20: 60 ns in [32, 64)
+    expect(row(2)).toEqual(one(6)); // task 30: 100 ns in [64, 128)
+  });
+
   it('gives the same answer for any page split and any interleaving of CPUs', () => {
     const want = run(pages);
     for (let seed = 1; seed <= 20; seed++) {
@@ -241,5 +259,123 @@ describe('wakeup latency against an independent formulation', () => {
     expect(got).toEqual(want);
     const histTotal = d.cpus.reduce((n, c) => n + c.histogram.count, 0);
     expect(histTotal).toBe(want.size);
+    // Per-task histograms hold the same latencies, bucket by bucket.
+    const t = d.tasks;
+    for (let k = 0; k < t.buckets; k++) {
+      let perTask = 0;
+      for (let i = 0; i < t.length; i++) perTask += t.latencyHistograms[i * t.buckets + k];
+      expect(perTask).toBe(d.cpus.reduce((n, c) => n + c.histogram.counts[k], 0));
+    }
+  });
+});
+
+/**
+ * Cross-CPU order when one CPU is seconds behind: CPU 1 wakes task 20, which runs on CPU 0.
+ * A sched_wakeup lands after the switch-in it caused (ignored: already running).
+ */
+const LAGGING = `
+  0 500 switch 0 R 10
+  1 600 switch 0 R 30
+  1 1000 waking 20
+  0 1050 switch 10 S 20
+  1 1060 wakeup 20
+  0 2000 switch 20 S 0
+  1 1500000000 waking 20
+  0 1500000100 switch 0 R 20
+  0 2000000000 switch 20 S 0
+  0 3000000000 other
+  1 3000000500 other
+`;
+
+describe('SchedView when one CPU delivers seconds behind another', () => {
+  const byCpu = schedPages(LAGGING, 1);
+  const cpu0 = byCpu.get(0)!;
+  const cpu1 = byCpu.get(1)!;
+  const want = run([...cpu0, ...cpu1]);
+
+  function wallView(): {v: SchedView; advance(ms: number): void} {
+    let t = 0;
+    const v = new SchedView(new CommTable(), undefined, () => t);
+    v.setSchema(schedSchema(reg), true);
+    v.setCpus([0, 1]);
+    return {v, advance: (ms) => void (t += ms)};
+  }
+
+  function latencies(d: SchedData): number[] {
+    const out: number[] = [];
+    for (const c of d.cpus)
+      for (let i = 0; i < c.slices.length; i++)
+        if (c.slices.waitKind[i] === WaitKind.WAKEUP) out.push(c.slices.waitNs[i]);
+    return out.sort((a, b) => a - b);
+  }
+
+  function assertNoNegative(d: SchedData): void {
+    const t = d.tasks;
+    for (const k of ['runningNs', 'runnableNs', 'sleepingNs', 'latencySumNs'] as const)
+      for (let i = 0; i < t.length; i++)
+        expect(t[k][i], `${k} of ${t.pid[i]}`).toBeGreaterThanOrEqual(0);
+    for (const c of d.cpus)
+      for (let i = 0; i < c.slices.length; i++)
+        expect(c.slices.waitNs[i]).toBeGreaterThanOrEqual(-1);
+  }
+
+  it('flushed in global order: both wakeups measured', () => {
+    expect(latencies(want)).toEqual([50, 100]);
+    assertNoNegative(want);
+  });
+
+  it('a CPU whose pages are still coming (no wall-clock silence) holds the horizon', () => {
+    const {v, advance} = wallView();
+    for (const p of cpu0) {
+      v.handlePage(p);
+      advance(5); // CPU 0's backlog streams in: 3 s of trace time in a few ms
+    }
+    expect(v.data().horizonNs).toBe(-Infinity); // CPU 1 has not spoken: nothing processed
+    for (const p of cpu1) v.handlePage(p);
+    v.flush();
+    const d = v.data();
+    expect(d.lateRecords).toBe(0);
+    expect(d.staleTaskRecords).toBe(0);
+    expect(d).toEqual(want);
+  });
+
+  it('a CPU whose last META reported unread events is behind, not idle, however long silent', () => {
+    const {v, advance} = wallView();
+    v.handlePage(cpu1[0]);
+    v.noteMeta(1, 12);
+    advance(5_000);
+    for (const p of cpu0) v.handlePage(p);
+    expect(v.data().horizonNs).toBe(600);
+    for (const p of cpu1.slice(1)) v.handlePage(p);
+    v.flush();
+    expect(v.data()).toEqual(want);
+  });
+
+  it('a CPU silent in trace time and wall time is quiet; its late records never go negative', () => {
+    const {v, advance} = wallView();
+    v.handlePage(cpu1[0]);
+    v.noteMeta(1, 0);
+    advance(1_500);
+    for (const p of cpu0) v.handlePage(p);
+    // CPU 1 is 3 s behind and silent for 1.5 s: CPU 0's records went ahead without it.
+    expect(v.data().horizonNs).toBe(3e9);
+    for (const p of cpu1.slice(1)) v.handlePage(p);
+    v.flush();
+    const d = v.data();
+    expect(d.lateRecords).toBeGreaterThan(0);
+    // The 1000 ns waking reached task 20 after it had gone to sleep at 2 s: stale, not applied.
+    expect(d.staleTaskRecords).toBeGreaterThan(0);
+    assertNoNegative(d);
+  });
+
+  it('is quiet only after quietWallMs of silence (trace-time lag alone is not enough)', () => {
+    const {v, advance} = wallView();
+    v.handlePage(cpu1[0]);
+    advance(999);
+    for (const p of cpu0) v.handlePage(p);
+    expect(v.data().horizonNs).toBe(600);
+    advance(1);
+    v.handlePage(cpu0[cpu0.length - 1]); // any page makes the view look again
+    expect(v.data().horizonNs).toBe(3e9);
   });
 });

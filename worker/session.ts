@@ -6,7 +6,7 @@
  */
 import {EventRegistry} from '../core/format/event-registry.ts';
 import {readFieldArray, readFieldInt, readFieldString, recordRef} from '../core/format/fields.ts';
-import type {MetaPage} from '../core/meta-page.ts';
+import {unreadEvents, type MetaPage} from '../core/meta-page.ts';
 import {EventRenderer} from '../core/print/render.ts';
 import {ReportFormatter} from '../core/report/report-line.ts';
 import {CommTable} from './comm-table.ts';
@@ -160,12 +160,17 @@ export class Session implements PageSink, StatsSink {
 
   handleMeta(cpu: number, timeMs: number, meta: MetaPage): void {
     this.stats.handleMeta(cpu, timeMs, meta);
-    this.sched.noteMeta(cpu, meta.entries - meta.overrun - meta.read);
+    this.sched.noteMeta(cpu, unreadEvents(meta));
     this.changed();
   }
 
   handleLoss(figures: LossFigures): void {
     this.stats.handleLoss(figures);
+    this.changed();
+  }
+
+  handleSkippedIds(cpu: number, ids: number[], missing: number): void {
+    this.stats.handleSkippedIds(cpu, ids, missing);
     this.changed();
   }
 

@@ -2,12 +2,15 @@
  * The adapter against the real worker API across a real comlink boundary (expose on port1 of a
  * MessageChannel, wrap port2, as comlink's own tests do), fed with real captured sub-buffers.
  */
-import {expose, wrap} from 'comlink';
+import {expose, proxy, wrap} from 'comlink';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {createWorkerApi, type WorkerApi} from '../../worker/api.ts';
+import {encodeHello, PROTOCOL_VERSION, type HelloInfo} from '../../core/protocol.ts';
+import {createWorkerApi, type Notification, type WorkerApi} from '../../worker/api.ts';
+import type {WebSocketLike} from '../../worker/connection.ts';
 import {captureMetadata, capturePages} from '../../worker/testing/capture-pages.ts';
 import {NO_FILTERS} from '../store/filter-slice.ts';
 import {problemFromClose, recentRate, splitReportLine, toWorkerFilter} from './worker-answers.ts';
+import type {BackendNotice} from './backend.ts';
 import {WorkerBackend} from './worker-backend.ts';
 
 describe('worker-backend helpers', () => {
@@ -54,11 +57,15 @@ describe('worker-backend helpers', () => {
 describe('WorkerBackend over comlink with captured pages', () => {
   const {port1, port2} = new MessageChannel();
   let backend: WorkerBackend;
+  let remote: ReturnType<typeof wrap<WorkerApi>>;
+  const eventCalls: unknown[] = [];
 
   beforeAll(async () => {
     const api = createWorkerApi({notifyIntervalMs: 0});
+    const events = api.events;
+    api.events = (q) => (eventCalls.push(q), events(q));
     expose(api, port1);
-    const remote = wrap<WorkerApi>(port2);
+    remote = wrap<WorkerApi>(port2);
     await remote.loadMetadata(captureMetadata([0, 1]));
     const pages = [...capturePages('mixed-cpu0.raw', 0), ...capturePages('mixed-cpu1.raw', 1)];
     await remote.feedPages(pages, true);
@@ -96,7 +103,9 @@ describe('WorkerBackend over comlink with captured pages', () => {
   });
 
   it('pages the event list from the end and by index, with names and split lines', async () => {
+    eventCalls.length = 0;
     const tail = await backend.events({filters: NO_FILTERS, offset: -5, limit: 5});
+    expect(eventCalls).toHaveLength(1); // the tail in one call: one consistent total
     expect(tail.rows).toHaveLength(5);
     expect(tail.offset).toBe(tail.total - 5);
     const head = await backend.events({filters: NO_FILTERS, offset: 0, limit: 3});
@@ -128,5 +137,85 @@ describe('WorkerBackend over comlink with captured pages', () => {
     const t = await backend.tasks();
     expect(Array.isArray(t.tasks)).toBe(true);
     expect(t.histograms.every((h) => h.counts.length === h.bucketLowNs.length)).toBe(true);
+  });
+
+  it('names tasks from the worker (no timeline asked first) and has per-task histograms', async () => {
+    const fresh = new WorkerBackend(remote);
+    const t = await fresh.tasks();
+    expect(t.tasks.length).toBeGreaterThan(5);
+    expect(t.tasks.every((r) => r.comm !== '')).toBe(true);
+    expect(t.tasks.map((r) => r.comm)).toContain('cc1');
+    const h = await fresh.taskLatencyHistograms();
+    const byPid = new Map(t.tasks.map((r) => [r.pid, r]));
+    expect(h.length).toBeGreaterThan(0);
+    for (const x of h) {
+      expect(x.counts).toHaveLength(x.bucketLowNs.length);
+      expect(x.counts.reduce((a, b) => a + b, 0)).toBe(byPid.get(x.pid)!.latencyCount);
+      expect(x.comm).toBe(byPid.get(x.pid)!.comm);
+    }
+    const perCpu = t.histograms.reduce((n, c) => n + c.counts.reduce((a, b) => a + b, 0), 0);
+    expect(h.reduce((n, x) => n + x.counts.reduce((a, b) => a + b, 0), 0)).toBe(perCpu);
+  });
+});
+
+const HELLO: HelloInfo = {
+  protocol: PROTOCOL_VERSION,
+  sessionId: 'adapter-test',
+  source: 'sim',
+  cpus: [1, 0],
+  subbufSize: 4096,
+  nrSubbufs: 353,
+  traceClock: 'local',
+  littleEndian: true,
+  server: {name: 'ringside', version: 't', allowControl: false, windowFrames: 8},
+};
+
+/** A server that opens and sends its HELLO, then nothing (no data, so no data notices). */
+class HelloOnlySocket implements WebSocketLike {
+  binaryType = '';
+  readyState = 0;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: {data: unknown}) => void) | null = null;
+  onclose: ((ev: {code: number; reason: string}) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  constructor(_url: string) {
+    setTimeout(() => {
+      this.readyState = 1;
+      this.onopen?.({});
+      setTimeout(() => this.onmessage?.({data: encodeHello(HELLO).slice().buffer}), 20);
+    }, 0);
+  }
+  send(): void {}
+  close(): void {
+    this.readyState = 3;
+  }
+}
+
+describe('WorkerBackend and the HELLO push', () => {
+  it('announces the source when HELLO arrives', async () => {
+    const {port1, port2} = new MessageChannel();
+    const api = createWorkerApi({WebSocket: HelloOnlySocket, notifyIntervalMs: 0});
+    expose(api, port1);
+    const remote = wrap<WorkerApi>(port2);
+    try {
+      const pushed: Notification[] = [];
+      await remote.subscribe(proxy((n: Notification) => void pushed.push(n)));
+      const backend = new WorkerBackend(remote);
+      const notices: BackendNotice[] = [];
+      await backend.subscribe((n) => notices.push(n));
+      await backend.connect('ws://127.0.0.1:1/ws', 't');
+      const end = Date.now() + 5000;
+      while (!notices.some((n) => n.kind === 'open') && Date.now() < end)
+        await new Promise((r) => setTimeout(r, 10));
+      expect(pushed.filter((n) => n.kind === 'hello')).toEqual([
+        {kind: 'hello', hello: HELLO, sameSession: false},
+      ]);
+      const open = notices.find((n) => n.kind === 'open');
+      expect(open).toMatchObject({source: {kind: 'sim', cpus: [0, 1], nrSubbufs: 353}});
+      await remote.disconnect();
+    } finally {
+      port1.close();
+      port2.close();
+    }
   });
 });

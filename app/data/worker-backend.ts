@@ -47,6 +47,30 @@ export const SPARK_SAMPLES = 150;
 
 const KINDS: readonly string[] = ['mmap', 'read', 'sim', 'replay'];
 
+/** Log2 wakeup-latency histogram of one task: bucket k counts latencies in [low[k], low[k+1]). */
+export interface TaskLatencyHistogram {
+  pid: number;
+  comm: string;
+  bucketLowNs: number[];
+  counts: number[];
+}
+
+/** Most lost ids the ring view marks per CPU. */
+const LOST_IDS_SHOWN = 64;
+
+/**
+ * Sub-buffer ids the ring view marks as lapped: the worker's exact ids (ring model with ids)
+ * when it has them for every skip, else the placement derived from the swap order.
+ */
+function lostIdsOf(c: CpuStats | undefined, derived: number[]): number[] {
+  const t = c?.totals;
+  if (!t || t.skippedSubbufIdsMissing > 0 || t.skippedSubbufIds.length === 0) return derived;
+  const ids: number[] = [];
+  for (let i = t.skippedSubbufIds.length - 1; i >= 0 && ids.length < LOST_IDS_SHOWN; i--)
+    if (!ids.includes(t.skippedSubbufIds[i])) ids.unshift(t.skippedSubbufIds[i]);
+  return ids;
+}
+
 export class WorkerBackend implements DashboardBackend {
   private source: SourceInfo | null = null;
   private readonly comms = new Map<number, string>();
@@ -90,6 +114,10 @@ export class WorkerBackend implements DashboardBackend {
         break;
       case 'stats':
         if (!this.source) void this.describeSource();
+        break;
+      case 'hello':
+        // Pushed as soon as HELLO arrives: describe the source without waiting for data.
+        void this.describeSource();
         break;
       case 'connection':
         if (n.state === 'open') {
@@ -212,7 +240,7 @@ export class WorkerBackend implements DashboardBackend {
         readerId: readerId ?? -1,
         readerFill: subbufSize > 0 && readerRead !== null ? readerRead / subbufSize : 0,
         recentSwaps: this.swaps.recent(cpu),
-        lostIds: this.swaps.lost(cpu),
+        lostIds: lostIdsOf(c, this.swaps.lost(cpu)),
       },
     };
   }
@@ -291,13 +319,8 @@ export class WorkerBackend implements DashboardBackend {
 
   async events(q: EventQuery): Promise<EventPage> {
     const filter = toWorkerFilter(q.filters);
-    let index = q.offset;
-    if (index < 0) {
-      // "The last n": ask for the total first (the worker clamps negative indexes to 0).
-      const head = await this.api.events({from: {index: 0}, count: 0, filter});
-      index = Math.max(0, head.data.total + q.offset);
-    }
-    const a = await this.api.events({from: {index}, count: q.limit, filter});
+    // A negative offset is "the last n": the worker counts it from the end, in the same call.
+    const a = await this.api.events({from: {index: q.offset}, count: q.limit, filter});
     return {
       dataVersion: a.version,
       total: a.data.total,
@@ -338,7 +361,7 @@ export class WorkerBackend implements DashboardBackend {
       if (pid === 0) continue;
       tasks.push({
         pid,
-        comm: this.comms.get(pid) ?? '',
+        comm: t.comm[i] || (this.comms.get(pid) ?? ''),
         runningNs: t.runningNs[i],
         runnableNs: t.runnableNs[i],
         wakeups: t.wakeups[i],
@@ -355,6 +378,27 @@ export class WorkerBackend implements DashboardBackend {
         counts: Array.from(c.histogram.counts),
       })),
     };
+  }
+
+  /**
+   * Wakeup latency histogram of each task (same log2 buckets as the per-CPU ones), for tasks
+   * woken at least once. Not part of DashboardBackend yet (TaskRow has no field for it).
+   */
+  async taskLatencyHistograms(): Promise<TaskLatencyHistogram[]> {
+    const t = (await this.api.sched()).data.tasks;
+    const bucketLowNs = Array.from(t.bucketLowNs);
+    const out: TaskLatencyHistogram[] = [];
+    for (let i = 0; i < t.length; i++) {
+      if (t.pid[i] === 0 || t.latencyCount[i] === 0) continue;
+      const counts = Array.from(t.latencyHistograms.subarray(i * t.buckets, (i + 1) * t.buckets));
+      out.push({
+        pid: t.pid[i],
+        comm: t.comm[i] || (this.comms.get(t.pid[i]) ?? ''),
+        bucketLowNs,
+        counts,
+      });
+    }
+    return out;
   }
 
   async eventNames(): Promise<string[]> {

@@ -11,7 +11,11 @@ import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import WebSocket from 'ws';
 import {FrameType, type WireMetadata} from '../../core/protocol.ts';
-import {Connection, wsUrlFromServerUrl, type WebSocketConstructor} from '../../worker/connection.ts';
+import {
+  Connection,
+  wsUrlFromServerUrl,
+  type WebSocketConstructor,
+} from '../../worker/connection.ts';
 import {ReaderLoop} from '../../worker/reader-loop.ts';
 import {removeInstance, trackChild, trackInstance} from './cleanup.ts';
 
@@ -21,6 +25,9 @@ export interface ServerStats {
   cpuUserUs: number;
   cpuSystemUs: number;
   rssBytes: number;
+  /** With RINGSIDE_BENCH_READ_TRACE=1: ms between reads that found data, bytes per such read. */
+  readGapsMs?: number[];
+  bytesPerRead?: number[];
 }
 
 export interface LiveServer {
@@ -32,8 +39,13 @@ export interface LiveServer {
   stop(): Promise<void>;
 }
 
-export async function startServer(opts: {clock?: string; events?: string[]} = {}): Promise<LiveServer> {
+export async function startServer(
+  opts: {clock?: string; events?: string[]} = {},
+): Promise<LiveServer> {
+  // RINGSIDE_BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof".
+  const extra = (process.env.RINGSIDE_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
   const args = [
+    ...extra,
     '--import',
     'tsx',
     fileURLToPath(new URL('./serve-child.ts', import.meta.url)),
@@ -46,7 +58,9 @@ export async function startServer(opts: {clock?: string; events?: string[]} = {}
   ];
   for (const e of opts.events ?? ['ftrace:raw_data']) args.push('-e', e);
   if (opts.clock) args.push('--bench-clock', opts.clock);
-  const child = trackChild(spawn(process.execPath, args, {cwd: REPO, stdio: ['pipe', 'pipe', 'inherit']}));
+  const child = trackChild(
+    spawn(process.execPath, args, {cwd: REPO, stdio: ['pipe', 'pipe', 'inherit']}),
+  );
   const lines = createInterface({input: child.stdout!});
   const waiting: ((l: string) => void)[] = [];
   lines.on('line', (l) => waiting.shift()?.(l));
@@ -97,6 +111,8 @@ export interface ConsumerOptions {
   latency?: boolean;
   /** Only this CPU's events (default: all). */
   latencyCpu?: number;
+  /** Credit window in frames (default: the Connection's, 128; env RINGSIDE_BENCH_WINDOW_FRAMES). */
+  windowFrames?: number;
 }
 
 export class LiveConsumer {
@@ -119,6 +135,8 @@ export class LiveConsumer {
       onFail = rej;
     });
     const lat = o.latency === true;
+    const windowFrames =
+      o.windowFrames ?? (Number(process.env.RINGSIDE_BENCH_WINDOW_FRAMES) || undefined);
     this.loop = new ReaderLoop({
       events: (cpu, bytes, cols, start, count) => {
         const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -158,6 +176,7 @@ export class LiveConsumer {
       url: wsUrlFromServerUrl(url),
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       clientName: 'ringside-bench',
+      ...(windowFrames ? {windowFrames} : {}),
       reconnect: false,
       onFrame: (f) => this.loop.handle(f),
       onState: (s, detail) => {
@@ -184,7 +203,12 @@ export class LiveConsumer {
   }
 
   /** Kernel loss and delivery gaps the reader loop counted, summed over CPUs. */
-  lossSummary(): {kernelLost: number; gapSlices: number; unexplained: number; decodeErrors: number} {
+  lossSummary(): {
+    kernelLost: number;
+    gapSlices: number;
+    unexplained: number;
+    decodeErrors: number;
+  } {
     let kernelLost = 0;
     let gapSlices = 0;
     let unexplained = 0;

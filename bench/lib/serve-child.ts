@@ -13,6 +13,7 @@ import {createInterface} from 'node:readline';
 import {parseServeArgs} from '../../server/cli/args.ts';
 import {startServe} from '../../server/cli/serve-command.ts';
 import {createSource} from '../../server/sources/create-source.ts';
+import type {TraceSource} from '../../server/sources/source.ts';
 
 const argv = process.argv.slice(2);
 let clock: string | undefined;
@@ -22,11 +23,38 @@ if (k >= 0) {
   argv.splice(k, 2);
 }
 const args = parseServeArgs(argv);
+
+/**
+ * RINGSIDE_BENCH_READ_TRACE=1: time every source.read() that returned data, to see how long the
+ * kernel buffer went unread (the loss mechanism when the reader is not CPU-bound).
+ */
+const readTrace = process.env.RINGSIDE_BENCH_READ_TRACE === '1';
+const gapsMs: number[] = [];
+const bytesPerRead: number[] = [];
+let lastDataMs = 0;
+function traced(src: TraceSource): TraceSource {
+  const read = src.read.bind(src);
+  src.read = (max: number) => {
+    const b = read(max);
+    if (b.slices.length) {
+      const now = performance.now();
+      if (lastDataMs) gapsMs.push(now - lastDataMs);
+      lastDataMs = now;
+      bytesPerRead.push(b.slices.reduce((n, x) => n + x.bytes.length, 0));
+    }
+    return b;
+  };
+  return src;
+}
 const logs: string[] = [];
 const handle = await startServe(
   args,
   (l) => logs.push(l),
-  (o) => createSource(clock ? {...o, traceClock: clock} : o),
+  async (o) => {
+    const c = await createSource(clock ? {...o, traceClock: clock} : o);
+    if (readTrace) traced(c.source);
+    return c;
+  },
 );
 const instanceDir = (handle.source as {instanceDir?: string}).instanceDir ?? '';
 process.stdout.write(
@@ -52,8 +80,12 @@ rl.on('line', (line) => {
   if (line.trim() === 'stats') {
     const u = process.cpuUsage();
     process.stdout.write(
-      JSON.stringify({cpuUserUs: u.user, cpuSystemUs: u.system, rssBytes: process.memoryUsage().rss}) +
-        '\n',
+      JSON.stringify({
+        cpuUserUs: u.user,
+        cpuSystemUs: u.system,
+        rssBytes: process.memoryUsage().rss,
+        ...(readTrace ? {readGapsMs: gapsMs.splice(0), bytesPerRead: bytesPerRead.splice(0)} : {}),
+      }) + '\n',
     );
   } else if (line.trim() === 'stop') void stop();
 });

@@ -55,11 +55,13 @@ export interface MarkgenResult {
   errors: number;
   elapsedS: number;
   rate: number;
+  /** markgen's own CPU time (user+system). */
+  cpuS?: number;
 }
 
 export function parseMarkgen(text: string, cpus: number[]): MarkgenResult[] {
   const out: MarkgenResult[] = [];
-  const rx = /markgen written=(\d+) errors=(\d+) elapsed=([\d.]+) rate=(\d+)\/s/g;
+  const rx = /markgen written=(\d+) errors=(\d+) elapsed=([\d.]+) rate=(\d+)\/s cpu=([\d.]+)s/g;
   let i = 0;
   for (const m of text.matchAll(rx)) {
     out.push({
@@ -68,13 +70,20 @@ export function parseMarkgen(text: string, cpus: number[]): MarkgenResult[] {
       errors: Number(m[2]),
       elapsedS: Number(m[3]),
       rate: Number(m[4]),
+      cpuS: Number(m[5]),
     });
   }
   return out;
 }
 
 /** Shell command running one pinned markgen per writer, each printing "cpu=N markgen …". */
-export function markgenScript(t: Tools, instance: string, writers: Writer[], secs: number, outFile: string): string {
+export function markgenScript(
+  t: Tools,
+  instance: string,
+  writers: Writer[],
+  secs: number,
+  outFile: string,
+): string {
   const one = (w: Writer) =>
     `${t.markgen} -i ${instance} -c ${w.cpu} -r ${w.rate} -d ${secs} > ${outFile}.${w.cpu}`;
   return `${writers.map(one).join(' & ')} & wait`;
@@ -85,15 +94,24 @@ export function readMarkgen(outFile: string, writers: Writer[]): MarkgenResult[]
 }
 
 /** Run markgen writers directly (for the Ringside side, whose instance already exists). */
-export function runMarkgens(t: Tools, instance: string, writers: Writer[], secs: number): Promise<MarkgenResult[]> {
+export function runMarkgens(
+  t: Tools,
+  instance: string,
+  writers: Writer[],
+  secs: number,
+): Promise<MarkgenResult[]> {
   return Promise.all(
     writers.map(
       (w) =>
         new Promise<MarkgenResult>((resolve, reject) => {
           const c = trackChild(
-            spawn(t.markgen, ['-i', instance, '-c', String(w.cpu), '-r', String(w.rate), '-d', String(secs)], {
-              stdio: ['ignore', 'pipe', 'inherit'],
-            }),
+            spawn(
+              t.markgen,
+              ['-i', instance, '-c', String(w.cpu), '-r', String(w.rate), '-d', String(secs)],
+              {
+                stdio: ['ignore', 'pipe', 'inherit'],
+              },
+            ),
           );
           let text = '';
           c.stdout!.on('data', (d: Buffer) => (text += d.toString()));
@@ -137,7 +155,9 @@ export function idsInTraceDat(file: string, rawDataType: number): Map<number, Id
       if (b.latency) return;
       for (const d of b.cpus) {
         if (d.size === 0) continue;
-        const s = new CpuEventStream(dat, b, bi, d.cpu, (e) => console.error(`trace.dat: ${e.message}`));
+        const s = new CpuEventStream(dat, b, bi, d.cpu, (e) =>
+          console.error(`trace.dat: ${e.message}`),
+        );
         let c = counts.get(d.cpu);
         if (!c) counts.set(d.cpu, (c = newCount(d.cpu)));
         for (let more = s.loadNextPage(); more; more = s.loadNextPage()) {
@@ -198,7 +218,10 @@ export function runTraceCmd(
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
     const c = trackChild(
-      spawn('trace-cmd', args, {env: {...process.env, LD_PRELOAD: t.shim}, stdio: ['ignore', fd, 'pipe']}),
+      spawn('trace-cmd', args, {
+        env: {...process.env, LD_PRELOAD: t.shim},
+        stdio: ['ignore', fd, 'pipe'],
+      }),
     );
     let stderr = '';
     c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));

@@ -39,5 +39,7 @@ export function procRssBytes(pid: number): number {
 /** Percentile (0..100) of an unsorted numeric array (sorts a copy). */
 export function percentiles(values: ArrayLike<number>, ps: number[]): number[] {
   const a = Float64Array.from(values as ArrayLike<number>).sort();
-  return ps.map((p) => (a.length ? a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))] : NaN));
+  return ps.map((p) =>
+    a.length ? a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))] : NaN,
+  );
 }

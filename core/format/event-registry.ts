@@ -20,8 +20,19 @@ export class EventRegistry {
   private readonly symbols = new SymbolTable();
   private readonly printk = new Map<bigint, string>();
   private readonly cmdlines = new Map<number, string>();
+  /** symbolTextHalves results by style, then low half (the entry keeps the high half). */
+  private readonly halfTexts: Array<Map<number, {hi: number; text: string | null}>> = [
+    new Map(),
+    new Map(),
+  ];
   /** Bumped whenever formats or tables change; renderers use it to drop cached programs. */
   generation = 0;
+  /** symbolText results by style, then address (null: no symbol); dropped with the symbols. */
+  private readonly symbolTexts: Array<Map<bigint, string | null>> = [
+    new Map(),
+    new Map(),
+    new Map(),
+  ];
 
   constructor(opts: RegistryOptions) {
     this.longSize = opts.longSize;
@@ -59,6 +70,8 @@ export class EventRegistry {
   /** Load `/proc/kallsyms` text (replaces earlier symbols). Returns malformed lines skipped. */
   setKallsyms(text: string): number {
     this.generation++;
+    for (const m of this.symbolTexts) m.clear();
+    for (const m of this.halfTexts) m.clear();
     return this.symbols.load(text);
   }
 
@@ -98,6 +111,41 @@ export class EventRegistry {
     return this.symbols.address(index);
   }
 
+  /**
+   * A symbol as printed, cached by address (events repeat the same call sites): style 0 the
+   * name (%ps), 1 `name+0x<offset>` (%pS), 2 plugin_kmem's `(name+0x<32-bit offset>) ` prefix.
+   * undefined when no symbol contains `addr`.
+   */
+  symbolText(addr: bigint, style: 0 | 1 | 2): string | undefined {
+    const cache = this.symbolTexts[style];
+    let t = cache.get(addr);
+    if (t === undefined) {
+      const i = this.symbols.find(addr);
+      if (i < 0) t = null;
+      else {
+        const name = this.symbols.name(i);
+        const off = addr - this.symbols.address(i);
+        if (style === 0) t = name;
+        else if (style === 1) t = `${name}+0x${off.toString(16)}`;
+        else t = `(${name}+0x${BigInt.asUintN(32, off).toString(16)}) `;
+      }
+      if (cache.size >= SYMBOL_TEXT_CACHE_MAX) cache.clear();
+      cache.set(addr, t);
+    }
+    return t ?? undefined;
+  }
+
+  /** symbolText of the address hi·2^32 + lo (u32 halves), cached without bigints. */
+  symbolTextHalves(hi: number, lo: number, style: 0 | 1): string | undefined {
+    const cache = this.halfTexts[style];
+    const hit = cache.get(lo);
+    if (hit !== undefined && hit.hi === hi) return hit.text ?? undefined;
+    const text = this.symbolText((BigInt(hi) << 32n) | BigInt(lo), style);
+    if (cache.size >= SYMBOL_TEXT_CACHE_MAX) cache.clear();
+    cache.set(lo, {hi, text: text ?? null});
+    return text;
+  }
+
   /** Address of a kernel symbol by name (atoms in print fmts that name a symbol). */
   symbolAddress(name: string): bigint | undefined {
     return this.symbols.addressOf(name);
@@ -107,6 +155,8 @@ export class EventRegistry {
     return this.printk.get(toAddr(addr));
   }
 }
+
+const SYMBOL_TEXT_CACHE_MAX = 1 << 16;
 
 function toAddr(addr: bigint | number): bigint {
   if (typeof addr === 'bigint') return BigInt.asUintN(64, addr);

@@ -8,7 +8,7 @@
  * zero gives 0; shift counts are taken mod 64 (what x86 does).
  */
 import type {ConvSpec} from './printf.ts';
-import {formatString} from './printf.ts';
+import {formatString, hex32, hexBig} from './printf.ts';
 import {castValue, strtoll, type Arg, type FlagSym} from './parser.ts';
 import type {EvalContext} from './eval-context.ts';
 
@@ -32,7 +32,12 @@ const KNOWN_FLAGS: Record<string, bigint> = {
 
 /** eval_flag: signed value of a flag/symbol entry (-1 when unknown). */
 export function flagValue(sym: FlagSym): bigint {
-  const v = sym.value;
+  let n = sym.num;
+  if (n === undefined) n = sym.num = flagValueOf(sym.value);
+  return n;
+}
+
+function flagValueOf(v: string): bigint {
   if (v.length > 0 && v[0] >= '0' && v[0] <= '9') return BigInt.asIntN(64, strtoull(v));
   return KNOWN_FLAGS[v] ?? -1n;
 }
@@ -44,6 +49,15 @@ export function strtoull(text: string): bigint {
 
 /** Value of an atom in number context: its number, else the address of a kernel symbol. */
 function atomValue(a: Arg, c: EvalContext): bigint {
+  const gen = c.registry.generation;
+  if (a.cachedGen === gen) return a.cachedNum;
+  const v = atomValueOf(a, c);
+  a.cachedNum = v;
+  a.cachedGen = gen;
+  return v;
+}
+
+function atomValueOf(a: Arg, c: EvalContext): bigint {
   const v = strtoull(a.text);
   if (v !== 0n) return v;
   const t = a.text;
@@ -172,7 +186,7 @@ export function printStr(a: Arg, c: EvalContext, spec: ConvSpec, star: number): 
       for (const sym of a.syms) {
         if (sval === flagValue(sym)) return formatString(spec, sym.str, star);
       }
-      return `0x${val.toString(16)}`;
+      return `0x${hexBig(val)}`;
     }
     case 'hex':
     case 'hexstr':
@@ -225,7 +239,9 @@ function fieldAsString(a: Arg, c: EvalContext, spec: ConvSpec, star: number): st
 }
 
 function printFlags(a: Arg, c: EvalContext, spec: ConvSpec, star: number): string {
-  let val = BigInt.asIntN(64, evalNum(a.left!, c));
+  const v64 = evalNum(a.left!, c);
+  if (v64 >= 0n && v64 <= 0xffffffffn) return printFlags32(a, Number(v64), spec, star);
+  let val = BigInt.asIntN(64, v64);
   let out = '';
   let printed = false;
   const delim = a.hasDelim ? a.text : undefined;
@@ -244,7 +260,54 @@ function printFlags(a: Arg, c: EvalContext, spec: ConvSpec, star: number): strin
   }
   if (val !== 0n) {
     if (printed && delim !== undefined) out += delim;
-    out += `0x${BigInt.asUintN(64, val).toString(16)}`;
+    out += `0x${hexBig(BigInt.asUintN(64, val))}`;
+  }
+  return out;
+}
+
+/**
+ * Flag values as numbers for printFlags32: -1 for negative ones (they only match a zero value),
+ * Infinity for ones above 32 bits (they never match a 32-bit value).
+ */
+const flagNumbers = new WeakMap<FlagSym[], Float64Array>();
+
+function flagNumbersOf(syms: FlagSym[]): Float64Array {
+  let nums = flagNumbers.get(syms);
+  if (nums === undefined) {
+    nums = new Float64Array(syms.length);
+    for (let i = 0; i < syms.length; i++) {
+      const f = flagValue(syms[i]);
+      nums[i] = f < 0n ? -1 : f > 0xffffffffn ? Infinity : Number(f);
+    }
+    flagNumbers.set(syms, nums);
+  }
+  return nums;
+}
+
+/** printFlags for a value that fits 32 bits, the same steps on numbers. */
+function printFlags32(a: Arg, value: number, spec: ConvSpec, star: number): string {
+  const syms = a.syms;
+  const nums = flagNumbersOf(syms);
+  let val = value;
+  let out = '';
+  let printed = false;
+  const delim = a.hasDelim ? a.text : undefined;
+  for (let i = 0; i < syms.length; i++) {
+    const fval = nums[i];
+    if (val === 0 && fval < 0) {
+      out += formatString(spec, syms[i].str, star);
+      break;
+    }
+    if (fval > 0 && fval !== Infinity && (val & fval) >>> 0 === fval) {
+      if (printed && delim !== undefined) out += delim;
+      out += formatString(spec, syms[i].str, star);
+      printed = true;
+      val = (val & ~fval) >>> 0;
+    }
+  }
+  if (val !== 0) {
+    if (printed && delim !== undefined) out += delim;
+    out += `0x${hex32(val)}`;
   }
   return out;
 }

@@ -29,6 +29,11 @@ export interface Segment {
    */
   fastOffset: number;
   fastSize: number;
+  /**
+   * Pointer conversions the renderer prints from `fast*` without the evaluator: 0 `%ps`/`%pf`
+   * (symbol name), 1 `%pS`/`%pF` (name+0xoff), 2 plain `%p`; -1 others.
+   */
+  ptrStyle: number;
 }
 
 export interface SegmentList {
@@ -111,7 +116,22 @@ function textSeg(text: string): Segment {
     ls: 0,
     fastOffset: -1,
     fastSize: 0,
+    ptrStyle: -1,
   };
+}
+
+/** Pointer style (see Segment.ptrStyle) of a `%p…` conversion text. */
+function pointerStyle(text: string): number {
+  const e = text[text.indexOf('p') + 1] ?? '';
+  if (e === 's' || e === 'f') return 0;
+  if (e === 'S' || e === 'F') return 1;
+  return 'MmIiUh'.includes(e) && e !== '' ? -1 : 2;
+}
+
+/** fastRead through pointer casts, which leave the value as it is (castValue). */
+function fastPointerRead(a: Arg): [number, number] | undefined {
+  while (a.kind === 'type' && a.text.endsWith('*') && a.left) a = a.left;
+  return a.kind === 'field' ? fastRead(a) : undefined;
 }
 
 /** Build the segment list for `format` with `args` (consumed in order). */
@@ -165,7 +185,9 @@ export function buildSegments(format: string, args: readonly Arg[]): SegmentList
           const kind: SegKind = c === 'p' ? 'pointer' : c === 's' ? 'string' : 'digit';
           if (kind === 'digit' && (ls < -2 || ls > 2)) failed ??= `bad count (${ls})`;
           const arg = args[argi++];
-          const fast = kind === 'digit' ? fastRead(arg) : undefined;
+          const ptrStyle = kind === 'pointer' && !lenArg ? pointerStyle(text) : -1;
+          const fast =
+            kind === 'digit' ? fastRead(arg) : ptrStyle >= 0 ? fastPointerRead(arg) : undefined;
           segs.push({
             kind,
             text,
@@ -175,6 +197,7 @@ export function buildSegments(format: string, args: readonly Arg[]): SegmentList
             ls: kind === 'string' ? 0 : ls,
             fastOffset: fast ? fast[0] : -1,
             fastSize: fast ? fast[1] : 0,
+            ptrStyle: fast ? ptrStyle : -1,
           });
           i = end;
           done = true;

@@ -61,6 +61,8 @@ export interface FlagSym {
   /** Value as libtraceevent keeps it (an atom's text or a folded number). */
   value: string;
   str: string;
+  /** eval_flag's number for `value`, filled on first use (see evaluate.ts flagValue). */
+  num?: bigint;
 }
 
 /** One node. Fields are reused across kinds, see the comments; nodes are mutable while parsing. */
@@ -79,6 +81,9 @@ export class Arg {
   prio = 0;
   syms: FlagSym[] = [];
   hasDelim = false;
+  /** An atom's number-context value, cached for the registry generation `cachedGen`. */
+  cachedNum = 0n;
+  cachedGen = -1;
 
   assign(o: Arg): void {
     this.kind = o.kind;
@@ -90,6 +95,7 @@ export class Arg {
     this.prio = o.prio;
     this.syms = o.syms;
     this.hasDelim = o.hasDelim;
+    this.cachedGen = -1;
   }
 
   clone(): Arg {
@@ -535,7 +541,7 @@ export class PrintFmtParser {
       this.expect(t, 'op', '}');
       const str = foldToText(s);
       if (str === undefined) this.fail('flag name is not a constant', t);
-      out.push({value, str});
+      out.push({value, str, num: undefined});
       t = this.lex.next();
     } while (t.kind === 'delim' && t.text === ',');
     return t;

@@ -221,10 +221,7 @@ export function prefixText(ev: EventFormat, c: EvalContext): string {
   if (ev.system !== 'kmem' || !KMEM_CALL_SITE.has(ev.name)) return '';
   const f = eventField(ev, 'call_site');
   if (!f || (f.size !== 1 && f.size !== 2 && f.size !== 4 && f.size !== 8)) return '';
-  const v = c.readNumber(f.offset, f.size);
-  const i = c.registry.symbolIndex(v);
-  if (i < 0) return '';
-  return `(${c.registry.symbolName(i)}+0x${BigInt.asUintN(32, v - c.registry.symbolStart(i)).toString(16)}) `;
+  return c.registry.symbolText(c.readNumber(f.offset, f.size), 2) ?? '';
 }
 
 export function hasPrefixHandler(ev: EventFormat): boolean {

@@ -12,7 +12,7 @@
 import {ARG_KIND_CODE, type Arg} from './parser.ts';
 import type {EvalContext} from './eval-context.ts';
 import {evalNum} from './evaluate.ts';
-import {formatPlainPointer} from './printf.ts';
+import {formatPlainPointer, hexBig} from './printf.ts';
 
 const hex2 = (v: number): string => (v < 16 ? `0${v.toString(16)}` : v.toString(16));
 
@@ -43,14 +43,9 @@ export function printPointer(fmt: string, plen: number, a: Arg, c: EvalContext):
 }
 
 export function printFunction(kind: string, addr: bigint, c: EvalContext): string {
-  const i = c.registry.symbolIndex(addr);
   // libtraceevent prints "0x%lx" of (long)val for 4-byte longs, but `long` is the 64-bit host
   // long of trace-cmd on x86_64, so the value is never truncated.
-  if (i < 0) return `0x${addr.toString(16)}`;
-  const name = c.registry.symbolName(i);
-  if (kind === 'F' || kind === 'S')
-    return `${name}+0x${(addr - c.registry.symbolStart(i)).toString(16)}`;
-  return name;
+  return c.registry.symbolText(addr, kind === 'F' || kind === 'S' ? 1 : 0) ?? `0x${hexBig(addr)}`;
 }
 
 function stripCasts(a: Arg): Arg {

@@ -89,6 +89,7 @@ function pad(body: string, width: number, left: boolean): string {
 
 /** `%s` (and the string-like conversions libtraceevent prints through `%s`). */
 export function formatString(spec: ConvSpec, s: string, star = 0): string {
+  if (spec.width === -1 && spec.precision === -1) return s;
   const {width, precision, left} = withStar(spec, star);
   const body = precision >= 0 && s.length > precision ? s.slice(0, precision) : s;
   return width > 0 ? pad(body, width, left) : body;
@@ -102,7 +103,8 @@ export function formatInt(spec: ConvSpec, value: bigint, bits: number, star = 0)
   let v = signed ? BigInt.asIntN(bits, value) : BigInt.asUintN(bits, value);
   const negative = v < 0n;
   if (negative) v = -v;
-  return finishInt(spec, star, negative, v === 0n, v.toString(radix(conv)));
+  const digits = conv === 'x' || conv === 'X' ? hexBig(v) : v.toString(radix(conv));
+  return finishInt(spec, star, negative, v === 0n, digits);
 }
 
 /**
@@ -120,7 +122,7 @@ export function formatIntSmall(spec: ConvSpec, value: number, bits: number, star
   else v = signed ? (value << 24) >> 24 : value & 0xff;
   const negative = v < 0;
   if (negative) v = -v;
-  return finishInt(spec, star, negative, v === 0, v.toString(radix(conv)));
+  return finishInt(spec, star, negative, v === 0, digitsOf(v, conv));
 }
 
 /**
@@ -137,18 +139,65 @@ export function formatInt64Halves(
   if (conv === 'c') return formatChar(spec, lo & 0xff, star);
   const signed = conv === 'd' || conv === 'i';
   if (signed && hi >= 0x80000000) return undefined;
+  if (conv === 'x' || conv === 'X') {
+    return finishInt(spec, star, false, hi === 0 && lo === 0, hex64(hi, lo));
+  }
   if (hi < 0x200000) {
     const v = hi * 4294967296 + lo;
-    return finishInt(spec, star, false, v === 0, v.toString(radix(conv)));
-  }
-  if (conv === 'x' || conv === 'X') {
-    return finishInt(spec, star, false, false, hi.toString(16) + lo.toString(16).padStart(8, '0'));
+    return finishInt(spec, star, false, v === 0, digitsOf(v, conv));
   }
   return undefined;
 }
 
 function radix(conv: string): number {
   return conv === 'x' || conv === 'X' ? 16 : conv === 'o' ? 8 : 10;
+}
+
+/** Digits of a non-negative integer below 2^53 in the conversion's radix. */
+function digitsOf(v: number, conv: string): string {
+  if (conv === 'x' || conv === 'X') {
+    return v <= 0xffffffff ? hex32(v) : hex64(Math.floor(v / 4294967296), v >>> 0);
+  }
+  return conv === 'o' ? v.toString(8) : String(v);
+}
+
+// Number.prototype.toString(16) is slow in V8 (a runtime call per number); hex is printed for
+// every pointer, so it goes through byte tables instead.
+const HEX_BYTE: string[] = [];
+const HEX_SHORT: string[] = [];
+for (let i = 0; i < 256; i++) {
+  HEX_SHORT.push(i.toString(16));
+  HEX_BYTE.push(i.toString(16).padStart(2, '0'));
+}
+
+/** Lower-case hex of a u32 without leading zeros ("0" for 0). */
+export function hex32(v: number): string {
+  if (v < 0x100) return HEX_SHORT[v];
+  if (v < 0x10000) return HEX_SHORT[v >>> 8] + HEX_BYTE[v & 255];
+  if (v < 0x1000000) return HEX_SHORT[v >>> 16] + HEX_BYTE[(v >>> 8) & 255] + HEX_BYTE[v & 255];
+  return (
+    HEX_SHORT[v >>> 24] + HEX_BYTE[(v >>> 16) & 255] + HEX_BYTE[(v >>> 8) & 255] + HEX_BYTE[v & 255]
+  );
+}
+
+/** Lower-case hex of a u64 given as u32 halves, without leading zeros. */
+export function hex64(hi: number, lo: number): string {
+  if (hi === 0) return hex32(lo);
+  return (
+    hex32(hi) +
+    HEX_BYTE[lo >>> 24] +
+    HEX_BYTE[(lo >>> 16) & 255] +
+    HEX_BYTE[(lo >>> 8) & 255] +
+    HEX_BYTE[lo & 255]
+  );
+}
+
+/** Lower-case hex of a bigint holding an unsigned 64-bit value (larger values: toString). */
+export function hexBig(v: bigint): string {
+  if (v >= 0n && v <= 0xffffffffffffffffn) {
+    return hex64(Number(v >> 32n), Number(v & 0xffffffffn));
+  }
+  return v.toString(16);
 }
 
 function formatChar(spec: ConvSpec, byte: number, star: number): string {
@@ -164,8 +213,20 @@ function finishInt(
   isZero: boolean,
   magnitude: string,
 ): string {
-  const {width, precision, left} = withStar(spec, star);
   const conv = spec.conv;
+  // Hot path: a bare %d/%u/%x/%lu/… (no flags, width or precision).
+  if (
+    spec.width === -1 &&
+    spec.precision === -1 &&
+    !spec.alt &&
+    !spec.plus &&
+    !spec.space &&
+    conv !== 'X' &&
+    conv !== 'o'
+  ) {
+    return negative ? `-${magnitude}` : magnitude;
+  }
+  const {width, precision, left} = withStar(spec, star);
   const signed = conv === 'd' || conv === 'i';
   let sign = '';
   if (negative) sign = '-';
@@ -191,5 +252,5 @@ function finishInt(
 
 /** glibc `%p`: "(nil)" for 0, else 0x + hex. */
 export function formatPlainPointer(value: bigint): string {
-  return value === 0n ? '(nil)' : `0x${BigInt.asUintN(64, value).toString(16)}`;
+  return value === 0n ? '(nil)' : `0x${hexBig(BigInt.asUintN(64, value))}`;
 }

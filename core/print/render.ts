@@ -26,7 +26,7 @@ import {
   prefixText,
   type ReplaceHandler,
 } from './plugins.ts';
-import {formatInt, formatInt64Halves, formatIntSmall} from './printf.ts';
+import {formatInt, formatInt64Halves, formatIntSmall, hex64} from './printf.ts';
 
 interface Program {
   format: EventFormat;
@@ -38,6 +38,8 @@ interface Program {
   handler: ReplaceHandler | undefined;
   /** Plugin that prints a prefix before the normal text (plugin_kmem). */
   prefix: boolean;
+  /** Whether the text can hold a NUL (then it is cut there, as C's trace_seq would). */
+  mayNul: boolean;
 }
 
 export interface RendererOptions {
@@ -54,8 +56,10 @@ export interface RendererOptions {
   trimNewline?: boolean;
 }
 
-/** C argument width for each length-modifier count (hh h - l ll). */
-const LS_BITS: Record<number, number> = {[-2]: 8, [-1]: 16, 0: 32, 1: 64, 2: 64};
+/** C argument width for a length-modifier count (hh h - l ll). */
+function lsBits(ls: number): number {
+  return ls === 0 ? 32 : ls === -1 ? 16 : ls === -2 ? 8 : 64;
+}
 
 export class EventRenderer {
   /** Renders that fell back to "[FAILED TO PARSE]" + fields, by "system:name". */
@@ -118,6 +122,7 @@ export class EventRenderer {
     }
     let out = head;
     for (let i = 0; i < segs.length; i++) out += this.segment(segs[i]);
+    if (!prog.mayNul && !prog.isBprint) return out;
     const nul = out.indexOf('\0');
     return nul < 0 ? out : out.slice(0, nul);
   }
@@ -135,6 +140,8 @@ export class EventRenderer {
       p.handler = REPLACE_HANDLERS.get(`${format.system}:${format.name}`);
       p.prefix = hasPrefixHandler(format);
     }
+    // (plugin_kmem's prefix is a kallsyms name: never a NUL)
+    p.mayNul = p.handler !== undefined || p.segs.some(segmentMayNul);
     if (p.failed !== undefined) this.failures.set(`${format.system}:${format.name}`, p.failed);
     this.programs.set(format.id, p);
     return p;
@@ -147,7 +154,7 @@ export class EventRenderer {
         return s.text;
       case 'digit': {
         const star = s.lenArg ? Number(BigInt.asIntN(32, evalNum(s.lenArg, c))) : 0;
-        const bits = LS_BITS[s.ls] ?? 64;
+        const bits = lsBits(s.ls);
         if (s.fastSize > 0) {
           // Hot path: a plain field (or constant-index element) read zero-extended as evalNum
           // would, out of range as 0, without bigints where the value allows.
@@ -170,6 +177,23 @@ export class EventRenderer {
         return formatInt(s.spec!, evalNum(s.arg!, c), bits, star);
       }
       case 'pointer': {
+        if (s.ptrStyle >= 0 && s.fastOffset + s.fastSize <= c.size) {
+          // Hot path (%p, %pS of a field): the value as u32 halves, symbols cached by address.
+          const at = s.fastOffset;
+          let hi = 0;
+          let lo: number;
+          if (s.fastSize === 8) {
+            const le = c.littleEndian;
+            lo = c.view.getUint32(c.start + at + (le ? 0 : 4), le);
+            hi = c.view.getUint32(c.start + at + (le ? 4 : 0), le);
+          } else {
+            lo = c.readSmall(at, s.fastSize);
+          }
+          if (s.ptrStyle === 2) return hi === 0 && lo === 0 ? '(nil)' : `0x${hex64(hi, lo)}`;
+          return (
+            this.registry.symbolTextHalves(hi, lo, s.ptrStyle === 1 ? 1 : 0) ?? `0x${hex64(hi, lo)}`
+          );
+        }
         const plen = s.lenArg ? Number(BigInt.asIntN(32, evalNum(s.lenArg, c))) : 1;
         return printPointer(s.text, plen, s.arg!, c);
       }
@@ -232,6 +256,25 @@ export class EventRenderer {
   }
 }
 
+/** Whether a segment's text can contain a NUL: %c, or literal text of the format / its args. */
+function segmentMayNul(s: Segment): boolean {
+  if (s.text.includes('\0')) return true;
+  if (s.kind === 'text') return false;
+  if (s.kind === 'digit') return s.spec?.conv === 'c';
+  const f = s.arg?.kind === 'field' ? s.arg.field : undefined;
+  // a long-sized scalar printed with %s is a trace_printk format address (see evaluate.ts)
+  if (f && f.arrayLen < 0 && f.dynamic === 'none') return true;
+  return s.arg === undefined || argMayNul(s.arg);
+}
+
+function argMayNul(a: Arg): boolean {
+  if (a.text.includes('\0')) return true;
+  for (const sym of a.syms) if (sym.str.includes('\0')) return true;
+  if (a.left && argMayNul(a.left)) return true;
+  if (a.right && argMayNul(a.right)) return true;
+  return a.third !== undefined && argMayNul(a.third);
+}
+
 function printableArray(c: EvalContext, off: number, len: number): boolean {
   for (let i = 0; i < len; i++) {
     const b = c.byte(off + i);
@@ -260,11 +303,27 @@ export function compile(format: EventFormat, longSize: number): Program {
       });
     }
     if (isBprint)
-      return {format, segs: [], failed: undefined, isBprint, handler: undefined, prefix: false};
+      return {
+        format,
+        segs: [],
+        failed: undefined,
+        isBprint,
+        handler: undefined,
+        prefix: false,
+        mayNul: true,
+      };
     const {segs, failed} = buildSegments(parsed.format, args);
-    return {format, segs, failed, isBprint, handler: undefined, prefix: false};
+    return {format, segs, failed, isBprint, handler: undefined, prefix: false, mayNul: true};
   } catch (e) {
     if (!isDecodeError(e)) throw e;
-    return {format, segs: [], failed: e.detail, isBprint, handler: undefined, prefix: false};
+    return {
+      format,
+      segs: [],
+      failed: e.detail,
+      isBprint,
+      handler: undefined,
+      prefix: false,
+      mayNul: true,
+    };
   }
 }

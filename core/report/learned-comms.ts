@@ -40,6 +40,15 @@ export class CommLearningRenderer implements InfoRenderer {
     payloadLen: number,
   ): string {
     const text = this.base.render(format, bytes, payloadOffset, payloadLen);
+    this.learn(format, bytes, payloadOffset, payloadLen);
+    return text;
+  }
+
+  /**
+   * Learn the comms a record teaches without printing it (what render does after printing):
+   * lets a reader that prints only some records keep the comm column of the others right.
+   */
+  learn(format: EventFormat, bytes: Uint8Array, payloadOffset: number, payloadLen: number): void {
     const plan = this.plan(format);
     if (plan) {
       for (const [commField, pidField] of plan) {
@@ -56,10 +65,13 @@ export class CommLearningRenderer implements InfoRenderer {
         this.learned.set(pid, s);
       }
     }
-    return text;
   }
 
+  private lastFormat: EventFormat | undefined;
+  private lastPlan: [FieldDef, FieldDef][] | null = null;
+
   private plan(format: EventFormat): [FieldDef, FieldDef][] | null {
+    if (format === this.lastFormat) return this.lastPlan;
     let p = this.plans.get(format);
     if (p === undefined) {
       const pairs = SAVED[`${format.system}:${format.name}`];
@@ -75,6 +87,8 @@ export class CommLearningRenderer implements InfoRenderer {
       }
       this.plans.set(format, p);
     }
+    this.lastFormat = format;
+    this.lastPlan = p;
     return p;
   }
 

@@ -35,6 +35,26 @@ export interface ReportOptions {
 const SPACES = ' '.repeat(32);
 const UNKNOWN = '[UNKNOWN EVENT]';
 
+const COMM_CACHE_MAX = 1 << 16;
+const CPU_TEXT = [
+  '[000]',
+  '[001]',
+  '[002]',
+  '[003]',
+  '[004]',
+  '[005]',
+  '[006]',
+  '[007]',
+  '[008]',
+  '[009]',
+];
+
+/** Six-digit, zero-padded microseconds (0..999999). */
+function usText(us: number): string {
+  const t = String(us);
+  return t.length === 6 ? t : '000000'.slice(t.length) + t;
+}
+
 function padStart(s: string, width: number): string {
   return s.length >= width ? s : SPACES.slice(0, width - s.length) + s;
 }
@@ -49,6 +69,10 @@ export class ReportFormatter {
   private readonly offset: bigint;
   private readonly tsc?: {mult: bigint; shift: bigint};
   private readonly le: boolean;
+  private lastSecs = -1;
+  private lastSecsText = '';
+  private readonly commCache = new Map<number, {comm: string; text: string}>();
+  private readonly nameTexts = new WeakMap<EventFormat, string>();
 
   constructor(
     private readonly registry: EventRegistry,
@@ -76,8 +100,13 @@ export class ReportFormatter {
       if (!this.usecs) return padStart(String(tsNs), 12);
       const us = Math.floor((tsNs + 500) / 1000);
       const secs = Math.floor(us / 1e6);
-      const frac = String(us - secs * 1e6);
-      return `${padStart(String(secs), 5)}.${'000000'.slice(frac.length)}${frac}`;
+      const fracUs = us - secs * 1e6;
+      // Seconds change rarely between lines: keep their padded text.
+      if (secs !== this.lastSecs) {
+        this.lastSecs = secs;
+        this.lastSecsText = `${padStart(String(secs), 5)}.`;
+      }
+      return this.lastSecsText + usText(fracUs);
     }
     let t = BigInt(tsNs);
     if (this.tsc) t = (t * this.tsc.mult) >> this.tsc.shift;
@@ -90,6 +119,17 @@ export class ReportFormatter {
   private comm(pid: number): string {
     if (pid === 0) return '<idle>';
     return (this.renderer.comm ? this.renderer.comm(pid) : this.registry.comm(pid)) ?? '<...>';
+  }
+
+  /** "%16s-%-5d" of comm and pid, cached per pid while the comm stays the same. */
+  private commPid(pid: number): string {
+    const comm = this.comm(pid);
+    const hit = this.commCache.get(pid);
+    if (hit !== undefined && hit.comm === comm) return hit.text;
+    const text = `${padStart(comm, 16)}-${padEnd(String(pid), 5)}`;
+    if (this.commCache.size >= COMM_CACHE_MAX) this.commCache.clear();
+    this.commCache.set(pid, {comm, text});
+    return text;
   }
 
   /**
@@ -109,14 +149,18 @@ export class ReportFormatter {
     const format = payloadLen >= 2 ? this.registry.byId(this.u16(bytes, payloadOffset)) : undefined;
     if (!format) return `${head}${UNKNOWN}${UNKNOWN} (NULL): ${SPACES.slice(0, 14)}${UNKNOWN}`;
     const pid = payloadLen >= 8 ? this.i32(bytes, payloadOffset + 4) : 0;
-    const cpuText = cpu < 10 ? `00${cpu}` : cpu < 100 ? `0${cpu}` : String(cpu);
+    const cpuText = cpu < 10 ? CPU_TEXT[cpu] : cpu < 100 ? `[0${cpu}]` : `[${cpu}]`;
     // The comm column is printed before the info, which may teach new comms (sched plugin).
-    const comm = this.comm(pid);
+    const commPid = this.commPid(pid);
     let info = this.renderer.render(format, bytes, payloadOffset, payloadLen);
-    if (info.endsWith('\n')) info = info.slice(0, -1);
-    const name = format.name;
-    const namePad = name.length < 20 ? SPACES.slice(0, 20 - name.length) : '';
-    return `${head}${padStart(comm, 16)}-${padEnd(String(pid), 5)} [${cpuText}]${this.usecs ? ' ' : ''}${this.formatTime(tsNs)}: ${name}: ${namePad}${info}`;
+    if (info.length > 0 && info.charCodeAt(info.length - 1) === 10) info = info.slice(0, -1);
+    let nameText = this.nameTexts.get(format);
+    if (nameText === undefined) {
+      const name = format.name;
+      nameText = `: ${name}: ${name.length < 20 ? SPACES.slice(0, 20 - name.length) : ''}`;
+      this.nameTexts.set(format, nameText);
+    }
+    return `${head}${commPid} ${cpuText}${this.usecs ? ' ' : ''}${this.formatTime(tsNs)}${nameText}${info}`;
   }
 
   private u16(b: Uint8Array, at: number): number {

@@ -122,6 +122,50 @@ export class TraceReport {
     }
     if (out) yield out;
   }
+
+  /**
+   * The report body cut into blocks of `blockEvents` printed records, for readers that share
+   * the printing: yields [block number, text] for the blocks `printed(block)` accepts (asked
+   * once per block, in order, when it starts) and only follows the others (the comms that
+   * libtraceevent's sched plugin learns), so every printed line is what chunks() prints.
+   * After the last yield, `events` is the total count of records.
+   */
+  *blocks(blockEvents: number, printed: (block: number) => boolean): Generator<[number, string]> {
+    const it = this.iterator;
+    const fmt = this.formatter;
+    const comms = this.comms;
+    const registry = this.registry;
+    const prefixes = this.prefixes;
+    const le = this.dat.littleEndian;
+    let block = 0;
+    let inBlock = 0;
+    let printing = printed(0);
+    let out = '';
+    while (it.next()) {
+      const b = it.bytes;
+      const at = it.payloadOffset;
+      const id = le ? b[at] | (b[at + 1] << 8) : (b[at] << 8) | b[at + 1];
+      if (!this.selected(id)) continue;
+      if (inBlock === blockEvents) {
+        if (printing) yield [block, out];
+        out = '';
+        block++;
+        inBlock = 0;
+        printing = printed(block);
+      }
+      inBlock++;
+      this.events++;
+      if (printing) {
+        fmt.prefix = prefixes[it.bufferIndex] ?? '';
+        out += fmt.formatEvent(it.cpu, it.tsNs, b, at, it.payloadLen, it.lost);
+        out += '\n';
+      } else if (it.payloadLen >= 2) {
+        const format = registry.byId(id);
+        if (format) comms.learn(format, b, at, it.payloadLen);
+      }
+    }
+    if (printing && inBlock > 0) yield [block, out];
+  }
 }
 
 /**

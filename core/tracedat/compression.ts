@@ -44,6 +44,19 @@ function checked(
   return out;
 }
 
+/**
+ * Decodes one whole zstd block into exactly `size` bytes (throws on corrupt data or another
+ * size). Hosts that can reach a native libzstd install one (setZstdDecoder) for speed.
+ */
+export type ZstdBlockDecoder = (data: Uint8Array, size: number) => Uint8Array;
+
+let zstdDecoder: ZstdBlockDecoder | undefined;
+
+/** Use `decoder` for zstd blocks from now on (undefined: back to the pure-JS fzstd). */
+export function setZstdDecoder(decoder: ZstdBlockDecoder | undefined): void {
+  zstdDecoder = decoder;
+}
+
 /** Refuse absurd sizes before allocating (a flipped bit in a size word must not eat 4 GB). */
 const MAX_BLOCK = 1 << 30;
 
@@ -77,6 +90,8 @@ export function codecFor(name: string): Codec {
             throw new DecodeError('bad-compression', `block size ${size}`, offset, where);
           // No output buffer: with one fzstd takes a ~3x slower path for trace-cmd's frames
           // (no content size, 64 KB window). The size is checked afterwards.
+          const native = zstdDecoder;
+          if (native) return checked('zstd', () => native(data, size), size, where, offset);
           return checked('zstd', () => zstdDecompress(data), size, where, offset);
         },
       };

@@ -9,9 +9,21 @@ describe('serve arguments', () => {
       host: '127.0.0.1',
       port: 7680,
       allowControl: false,
+      allowControlAttached: false,
       open: true,
       build: true,
       help: false,
+    });
+  });
+
+  it('--allow-control-attached implies --allow-control', () => {
+    expect(parseServeArgs(['--allow-control-attached'])).toMatchObject({
+      allowControl: true,
+      allowControlAttached: true,
+    });
+    expect(parseServeArgs(['--allow-control'])).toMatchObject({
+      allowControl: true,
+      allowControlAttached: false,
     });
   });
 

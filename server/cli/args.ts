@@ -24,6 +24,8 @@ export interface ServeArgs extends SourceArgs {
   port: number;
   token?: string;
   allowControl: boolean;
+  /** CONTROL may also change an instance attached with --instance NAME (never the top level). */
+  allowControlAttached: boolean;
   open: boolean;
   /** Try `npx vite build` when dist/index.html is missing (default true). */
   build: boolean;
@@ -60,7 +62,11 @@ server options:
                       the network, protected only by the token)
   --port N            port (default 7680; 0 = any free port)
   --token TOKEN       access token (default: random, 192 bits)
-  --allow-control     honour CONTROL requests from clients
+  --allow-control     honour CONTROL requests from clients (enable/disable events, tracing
+                      on/off, clear, buffer size) on the server's own instance
+  --allow-control-attached
+                      also on an instance attached with --instance NAME (implies
+                      --allow-control; the top level is never changed)
   --no-open           do not open a browser
   --no-build          do not try to build the UI when dist/ is missing
   -h, --help          this text`;
@@ -174,6 +180,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
     host: '127.0.0.1',
     port: 7680,
     allowControl: false,
+    allowControlAttached: false,
     open: true,
     build: true,
     help: false,
@@ -188,6 +195,7 @@ export function parseServeArgs(argv: string[]): ServeArgs {
         out.token = take();
         if (out.token.length < 8) throw new UsageError('--token must be at least 8 characters');
       } else if (a === '--allow-control') out.allowControl = true;
+      else if (a === '--allow-control-attached') out.allowControl = out.allowControlAttached = true;
       else if (a === '--no-open') out.open = false;
       else if (a === '--no-build') out.build = false;
       else if (a === '-h' || a === '--help') out.help = true;

@@ -1,10 +1,16 @@
 /**
  * `ringside report FILE`: print a trace.dat (v6/v7) as `trace-cmd report` 3.1.6 does with its
  * default options. The file is streamed (pages CPU by CPU, merged by time), and output goes to
- * stdout in ~64 KB writes that respect back-pressure; a closed pipe (`| head`) ends quietly.
+ * fd 1 in ~64 KB blocking writes (no stream machinery: it costs more than the writes
+ * themselves); a closed pipe (`| head`) ends quietly. zstd blocks go through the system's
+ * libzstd (koffi) when it loads, else through the pure-JS decoder.
  */
+import {writeSync} from 'node:fs';
+import {createRequire} from 'node:module';
+import type * as KoffiNs from 'koffi';
 import {DecodeError} from '../../core/errors.ts';
 import {TraceReport, statText} from '../../core/report/trace-report.ts';
+import {setZstdDecoder} from '../../core/tracedat/compression.ts';
 import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {FileByteSource} from '../sources/replay-source.ts';
 
@@ -68,33 +74,73 @@ export function parseReportArgs(args: string[]): ReportArgs | 'help' {
   return {file, cpus, filters, stat};
 }
 
-/** Write to stdout, waiting for drain; resolves false once the reader has gone (EPIPE). */
+/**
+ * Synchronous writes to fd 1. A non-blocking pipe (EAGAIN) is waited on briefly and retried;
+ * a reader that has gone (EPIPE) makes every later write return false.
+ */
 class StdoutWriter {
   private closed = false;
-  constructor(private readonly out: NodeJS.WriteStream = process.stdout) {
-    out.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE' || e.code === 'ERR_STREAM_DESTROYED') this.closed = true;
-      else throw e;
-    });
-  }
+  private readonly sleeper = new Int32Array(new SharedArrayBuffer(4));
   get gone(): boolean {
     return this.closed;
   }
-  async write(text: string): Promise<boolean> {
+  write(text: string): boolean {
     if (this.closed) return false;
-    if (this.out.write(text)) return !this.closed;
-    await new Promise<void>((resolve) => {
-      const done = (): void => {
-        this.out.off('drain', done);
-        this.out.off('error', done);
-        this.out.off('close', done);
-        resolve();
-      };
-      this.out.on('drain', done);
-      this.out.on('error', done);
-      this.out.on('close', done);
+    let buf: Buffer | undefined;
+    let done = 0;
+    for (;;) {
+      try {
+        if (buf === undefined) {
+          // Most writes take the whole string at once; a partial one continues as bytes.
+          const n = writeSync(1, text);
+          if (n === Buffer.byteLength(text)) return true;
+          buf = Buffer.from(text);
+          done = n;
+        } else {
+          done += writeSync(1, buf, done);
+          if (done >= buf.length) return true;
+        }
+      } catch (e) {
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code === 'EAGAIN') {
+          Atomics.wait(this.sleeper, 0, 0, 1);
+          continue;
+        }
+        if (code === 'EPIPE') {
+          this.closed = true;
+          return false;
+        }
+        throw e;
+      }
+    }
+  }
+}
+
+type ZstdDecompress = (dst: Uint8Array, cap: number, src: Uint8Array, n: number) => number | bigint;
+
+/** Decode zstd blocks with the system libzstd through koffi; false (fzstd stays) if it fails. */
+export function installNativeZstd(): boolean {
+  try {
+    const koffi = createRequire(import.meta.url)('koffi') as typeof KoffiNs;
+    const lib = koffi.load('libzstd.so.1');
+    const decompress = lib.func(
+      'size_t ZSTD_decompress(void *dst, size_t cap, const void *src, size_t n)',
+    ) as ZstdDecompress;
+    const isError = lib.func('unsigned int ZSTD_isError(size_t code)') as (
+      code: number | bigint,
+    ) => number;
+    const errorName = lib.func('const char *ZSTD_getErrorName(size_t code)') as (
+      code: number | bigint,
+    ) => string;
+    setZstdDecoder((data, size) => {
+      const out = new Uint8Array(size);
+      const r = decompress(out, size, data, data.length);
+      if (isError(r)) throw new Error(errorName(r));
+      return Number(r) === size ? out : out.subarray(0, Number(r));
     });
-    return !this.closed;
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -106,6 +152,7 @@ export async function reportCommand(args: string[]): Promise<number> {
   }
   const src = FileByteSource.open(parsed.file);
   const out = new StdoutWriter();
+  installNativeZstd();
   try {
     let dat;
     try {
@@ -118,16 +165,16 @@ export async function reportCommand(args: string[]): Promise<number> {
       throw e;
     }
     if (parsed.stat) {
-      await out.write(statText(dat));
+      out.write(statText(dat));
       return 0;
     }
     const report = new TraceReport(dat, {
       cpus: parsed.cpus,
       filters: parsed.filters,
     });
-    if (!(await out.write(report.header()))) return 0;
+    if (!out.write(report.header())) return 0;
     for (const chunk of report.chunks()) {
-      if (!(await out.write(chunk))) return 0;
+      if (!out.write(chunk)) return 0;
     }
     const it = report.iterator;
     if (it.errorCount > 0) {

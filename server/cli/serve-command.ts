@@ -14,7 +14,7 @@ import {Fanout} from '../fanout/fanout.ts';
 import {newToken} from '../http/auth.ts';
 import {startHttpServer, type RunningServer} from '../http/http-server.ts';
 import {hasBuiltUi} from '../http/static-files.ts';
-import {createSource} from '../sources/create-source.ts';
+import {createSource, type CreatedSource} from '../sources/create-source.ts';
 import type {TraceSource} from '../sources/source.ts';
 import {SERVE_USAGE, UsageError, parseServeArgs, sourceOptions, type ServeArgs} from './args.ts';
 
@@ -55,7 +55,10 @@ export function ensureUi(log: (line: string) => void): boolean {
   return false;
 }
 
-export type SourceFactory = typeof createSource;
+/** createSource or a stand-in (tests); `code` defaults to 'explicit' when a factory omits it. */
+export type SourceFactory = (
+  options: Parameters<typeof createSource>[0],
+) => Promise<Omit<CreatedSource, 'code'> & Partial<Pick<CreatedSource, 'code'>>>;
 
 /**
  * Everything `serve` does before waiting for a signal. `make` replaces createSource in tests
@@ -67,13 +70,16 @@ export async function startServe(
   make: SourceFactory = createSource,
 ): Promise<ServeHandle> {
   // createSource logs its choice and the reason ("source sim: …") through `log`.
-  const {source, reason} = await make(sourceOptions(args, log));
+  const {source, reason, code} = await make(sourceOptions(args, log));
   let server: RunningServer | undefined;
   let fanout: Fanout | undefined;
   try {
     const metadata = await source.open();
     fanout = new Fanout(source, metadata, {
       allowControl: args.allowControl,
+      allowControlAttached: args.allowControlAttached,
+      sourceReason: reason,
+      sourceReasonCode: code ?? 'explicit',
       serverVersion: ringsideVersion(),
       log,
     });

@@ -4,8 +4,8 @@
  * worker/reader-loop.ts) over Node's `ws`, or, without a URL, over an in-process loopback to a
  * source started here with serve's options.
  *
- * CPUs arrive interleaved in batches, so lines are merged by timestamp: a line waits until
- * every CPU that delivered in the last HOLD_MS has reached its time (or for HOLD_MS at most).
+ * CPUs arrive interleaved in batches, so lines are merged by timestamp (CpuMerger): a line waits
+ * until every other CPU has reached its time or was reported drained (CAUGHT_UP) by a later read.
  * stdout carries only report lines; the per-CPU totals (events, kernel loss, delivery gaps) go
  * to stderr on exit, also on Ctrl-C.
  */
@@ -29,19 +29,55 @@ import {createSource} from '../sources/create-source.ts';
 import type {TraceSource} from '../sources/source.ts';
 import {TAIL_USAGE, UsageError, parseTailArgs, sourceOptions, type TailArgs} from './args.ts';
 
-/** How long a CPU may stay silent before the others' lines go out without it. */
+/** Without CAUGHT_UP frames (sim, replay): how long a silent CPU holds the others' lines. */
 const HOLD_MS = 500;
+/**
+ * With CAUGHT_UP frames: last resort for a line nobody can vouch for (the source stopped reading,
+ * e.g. its instance is gone). Far above any read interval, so it never decides order in practice.
+ */
+const MAX_HOLD_MS = 5000;
 
-/** Merges per-CPU ordered streams of lines into one timestamp order. */
+interface CpuQueue {
+  ts: number[];
+  lines: string[];
+  /** Arrival number of each line (all CPUs count together). */
+  arrival: number[];
+  arrivalMs: number[];
+  head: number;
+}
+
+/**
+ * Merges per-CPU ordered streams of lines into one timestamp order.
+ *
+ * A line (cpu c, time t) goes out when it is the earliest queued line and every other CPU d that
+ * is announced (HELLO) or has produced data either
+ *   - produced a line with a timestamp ≥ t (per-CPU streams are in order), or
+ *   - was reported drained completely (CAUGHT_UP) by a server read that started after the read
+ *     that delivered this line: every event d had committed then has arrived, and whatever d
+ *     writes later is stamped after that read started, so after t.
+ * The second rule is why the merger remembers, per CPU, the arrival number covered by the last
+ * CAUGHT_UP listing it: CAUGHT_UP(k) covers the lines that arrived before CAUGHT_UP(k−1), i.e.
+ * those of earlier reads (a CPU drained early in read k may still write before a later CPU of
+ * the same read is drained). The only race left is an event reserved before a read started and
+ * committed after its CPU was drained (reserve→commit runs with preemption off: microseconds).
+ *
+ * Sources that send no CAUGHT_UP (sim, replay) keep the older rule: wait for a CPU that
+ * delivered in the last HOLD_MS to reach the line's time, or at most HOLD_MS.
+ */
 export class CpuMerger {
-  private readonly queues = new Map<number, {ts: number[]; lines: string[]; head: number}>();
+  private readonly queues = new Map<number, CpuQueue>();
   private readonly lastTs = new Map<number, number>();
   private readonly lastArrivalMs = new Map<number, number>();
-
   private readonly announced = new Set<number>();
   private firstDataMs = -1;
+  private arrivals = 0;
+  /** Arrival number at the previous CAUGHT_UP frame. */
+  private boundary = 0;
+  /** Per CPU: lines that arrived before this number are covered by its CAUGHT_UP. */
+  private readonly covered = new Map<number, number>();
+  private caughtUpSeen = false;
 
-  /** CPUs announced (HELLO) but silent so far hold the output for HOLD_MS after data starts. */
+  /** CPUs announced (HELLO) but silent so far hold the output too. */
   expect(cpus: number[]): void {
     for (const cpu of cpus) this.announced.add(cpu);
   }
@@ -49,17 +85,26 @@ export class CpuMerger {
   push(cpu: number, tsNs: number, line: string, nowMs: number): void {
     if (this.firstDataMs < 0) this.firstDataMs = nowMs;
     let q = this.queues.get(cpu);
-    if (!q) this.queues.set(cpu, (q = {ts: [], lines: [], head: 0}));
+    if (!q) this.queues.set(cpu, (q = {ts: [], lines: [], arrival: [], arrivalMs: [], head: 0}));
     q.ts.push(tsNs);
     q.lines.push(line);
+    q.arrival.push(this.arrivals++);
+    q.arrivalMs.push(nowMs);
     this.lastTs.set(cpu, tsNs);
     this.lastArrivalMs.set(cpu, nowMs);
+  }
+
+  /** A CAUGHT_UP frame: these CPUs were drained completely by the server's last read. */
+  caughtUp(cpus: number[]): void {
+    this.caughtUpSeen = true;
+    for (const cpu of cpus) this.covered.set(cpu, this.boundary);
+    this.boundary = this.arrivals;
   }
 
   /** Lines that can go out now, in order (all of them with `force`), at most `limit`. */
   drain(nowMs: number, force: boolean, limit = Infinity): string[] {
     let wm = Infinity;
-    if (!force) {
+    if (!force && !this.caughtUpSeen) {
       for (const [cpu, t] of this.lastArrivalMs) {
         if (nowMs - t < HOLD_MS) wm = Math.min(wm, this.lastTs.get(cpu) ?? Infinity);
       }
@@ -69,19 +114,43 @@ export class CpuMerger {
     }
     const out: string[] = [];
     while (out.length < limit) {
-      let best: {ts: number[]; lines: string[]; head: number} | undefined;
-      for (const q of this.queues.values()) {
-        if (q.head < q.ts.length && (!best || q.ts[q.head] < best.ts[best.head])) best = q;
+      let best: CpuQueue | undefined;
+      let bestCpu = -1;
+      for (const [cpu, q] of this.queues) {
+        if (q.head < q.ts.length && (!best || q.ts[q.head] < best.ts[best.head])) {
+          best = q;
+          bestCpu = cpu;
+        }
       }
-      if (!best || best.ts[best.head] > wm) break;
+      if (!best) break;
+      const i = best.head;
+      if (!force) {
+        if (this.caughtUpSeen) {
+          if (!this.releasable(bestCpu, best.ts[i], best.arrival[i], best.arrivalMs[i], nowMs))
+            break;
+        } else if (best.ts[i] > wm) break;
+      }
       out.push(best.lines[best.head++]);
       if (best.head === best.ts.length) {
         best.ts = [];
         best.lines = [];
+        best.arrival = [];
+        best.arrivalMs = [];
         best.head = 0;
       }
     }
     return out;
+  }
+
+  private releasable(cpu: number, tsNs: number, arrival: number, arrivedMs: number, nowMs: number) {
+    if (nowMs - arrivedMs >= MAX_HOLD_MS) return true;
+    const ok = (d: number) =>
+      d === cpu ||
+      (this.lastTs.get(d) ?? -Infinity) >= tsNs ||
+      (this.covered.get(d) ?? 0) > arrival;
+    for (const d of this.announced) if (!ok(d)) return false;
+    for (const d of this.lastTs.keys()) if (!ok(d)) return false;
+    return true;
   }
 }
 
@@ -163,9 +232,13 @@ export async function runTail(args: TailArgs, io: TailIo): Promise<TailResult> {
     url = wsUrlFromServerUrl(args.url);
     WS = io.WebSocket ?? ((await import('ws')).WebSocket as unknown as WebSocketConstructor);
   } else {
-    const {source} = await createSource(sourceOptions(args, io.err));
+    const {source, reason, code} = await createSource(sourceOptions(args, io.err));
     try {
-      const fanout = new Fanout(source, await source.open(), {statsIntervalMs: 0});
+      const fanout = new Fanout(source, await source.open(), {
+        statsIntervalMs: 0,
+        sourceReason: reason,
+        sourceReasonCode: code,
+      });
       fanout.start();
       local = {source, fanout};
     } catch (e) {
@@ -215,6 +288,10 @@ export async function runTail(args: TailArgs, io: TailIo): Promise<TailResult> {
     },
     metadata(m) {
       if (hello) fmt = buildFormatter(hello, m, io.err);
+    },
+    caughtUp(cpus) {
+      merger.caughtUp(cpus);
+      flush(false);
     },
     notice(n) {
       if (n.kind === 'end') finish('end');

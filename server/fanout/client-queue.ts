@@ -53,6 +53,8 @@ export class ClientQueue {
   creditBytes = 0;
   private queue: Entry[] = [];
   private head = 0;
+  /** Urgent control frames: sent ahead of the queue (they never wait behind uncredited data). */
+  private urgent: Uint8Array[] = [];
   queuedFrames = 0;
   queuedBytes = 0;
   private readonly gaps = new Map<number, PendingGap>();
@@ -143,9 +145,20 @@ export class ClientQueue {
     this.pump();
   }
 
+  /**
+   * Queue a control frame that must not wait behind data the client has no credits for (state
+   * notices such as tracing-off, CONTROL answers): it may overtake queued data frames, so only
+   * frames whose order relative to the data does not matter go here.
+   */
+  sendUrgent(frame: Uint8Array): void {
+    if (this.closed) return;
+    this.urgent.push(frame);
+    this.pump();
+  }
+
   /** Control frames waiting (STATS are skipped while this is high). */
   get backlog(): number {
-    return this.queue.length - this.head;
+    return this.queue.length - this.head + this.urgent.length;
   }
 
   private push(e: Entry): void {
@@ -169,6 +182,16 @@ export class ClientQueue {
     if (this.sending || this.closed) return;
     this.sending = true;
     try {
+      while (this.urgent.length > 0 && this.sink.bufferedAmount < this.opts.highWaterBytes) {
+        const frame = this.urgent.shift()!;
+        this.framesSent++;
+        this.bytesSent += frame.length;
+        this.sink.send(frame, (err) => {
+          if (err) return;
+          this.pump();
+          this.onDrain();
+        });
+      }
       while (this.head < this.queue.length) {
         if (this.sink.bufferedAmount >= this.opts.highWaterBytes) break;
         const e = this.queue[this.head];
@@ -211,6 +234,7 @@ export class ClientQueue {
     if (this.closed) return;
     this.closed = true;
     this.queue = [];
+    this.urgent = [];
     this.head = 0;
     this.queuedFrames = this.queuedBytes = 0;
     this.gaps.clear();

@@ -12,29 +12,49 @@
  *
  * Connection protocol: HELLO at once; after the client's HELLO_ACK the current METADATA, then
  * live data. Late joiners get exactly the same. Malformed client frames close that client only.
+ *
+ * Also here: source notices go to every client as NOTICE (also while nobody reads: the source's
+ * pollNotices() is looked at every `noticePollMs` when idle); after each read that delivered
+ * data (and once after it), a CAUGHT_UP frame lists the CPUs the source drained completely;
+ * CONTROL requests are validated and run on the source only with `allowControl` (see
+ * server/sources/instance-control.ts), each answered by NOTICE control-ok/-denied/-failed.
  */
 import {randomBytes} from 'node:crypto';
 import {isDecodeError} from '../../core/errors.ts';
 import {decodeClientFrame} from '../../core/protocol-decode.ts';
 import {
+  CONTROL_ACTIONS,
   FrameType,
   MAX_CLIENT_FRAME_BYTES,
   PROTOCOL_VERSION,
+  bytesToHex,
+  encodeCaughtUp,
   encodeHello,
   encodeMeta,
   encodeMetadata,
   encodeNotice,
   encodeStats,
   encodeSubbuf,
+  type ControlRequest,
   type HelloInfo,
   type NoticeKind,
+  type SourceReasonCode,
   type WireMetadata,
 } from '../../core/protocol.ts';
+import {MAPPED_RESIZE_REFUSAL} from '../sources/instance-control.ts';
 import type {SourceMetadata, TraceSource} from '../sources/source.ts';
 import {ClientQueue, type FrameSink, type WindowOptions} from './client-queue.ts';
 
 export interface FanoutOptions extends Partial<WindowOptions> {
+  /** `--allow-control`: CONTROL may change the source's own instance. */
   allowControl?: boolean;
+  /** `--allow-control-attached`: … and an attached named instance (never the top level). */
+  allowControlAttached?: boolean;
+  /** createSource's reason and code, passed on in HELLO. */
+  sourceReason?: string;
+  sourceReasonCode?: SourceReasonCode;
+  /** How often source.pollNotices() is looked at while nothing is read (default 250 ms). */
+  noticePollMs?: number;
   serverVersion?: string;
   /** Most slices asked of the source in one read. */
   maxBatch?: number;
@@ -56,6 +76,19 @@ interface Client {
   active: boolean;
   includeSymbols: boolean;
 }
+
+/**
+ * Notices about the source's state: they must reach a client that holds no credits (its queue may
+ * be stuck behind a data frame), and their order relative to the data does not matter. `reset`,
+ * `metadata-changed` and `end` stay in order with the data they concern.
+ */
+const URGENT_NOTICES = new Set<NoticeKind>([
+  'tracing-off',
+  'tracing-on',
+  'instance-gone',
+  'error',
+  'server-shutdown',
+]);
 
 /** A promise that resolves at the next `notify()`. */
 class Wakeup {
@@ -86,6 +119,10 @@ export class Fanout {
   private generation = 1;
   private ended = false;
   private closed = false;
+  private tracingOn: boolean | undefined;
+  private lastReadMs = 0;
+  private lastReadHadData = false;
+  private pollTimer: ReturnType<typeof setInterval> | undefined;
   // Server-side counters (STATS).
   sourceReads = 0;
   slicesRead = 0;
@@ -105,6 +142,14 @@ export class Fanout {
       highWaterBytes: opts.highWaterBytes ?? DEFAULT_WINDOW.highWaterBytes,
     };
     this.metadataFrame = encodeMetadata(this.wireMetadata(metadata, false));
+    this.tracingOn = metadata.tracingOn;
+  }
+
+  /** CONTROL actions honoured here: none without allowControl or a controllable source. */
+  controlActions(): string[] {
+    if (!this.opts.allowControl) return [];
+    const list = this.source.controlActions?.(this.opts.allowControlAttached ?? false) ?? [];
+    return list.filter((a) => (CONTROL_ACTIONS as readonly string[]).includes(a));
   }
 
   get clientCount(): number {
@@ -119,10 +164,29 @@ export class Fanout {
       this.statsTimer = setInterval(() => this.sendStats(), every);
       this.statsTimer.unref();
     }
+    const pollMs = this.opts.noticePollMs ?? 250;
+    if (pollMs > 0 && !this.pollTimer && this.source.pollNotices) {
+      this.pollTimer = setInterval(() => this.pollNotices(pollMs), pollMs);
+      this.pollTimer.unref();
+    }
+  }
+
+  /** While nothing is read (no credits), notices still reach clients. */
+  private pollNotices(pollMs: number): void {
+    if (this.closed || Date.now() - this.lastReadMs < pollMs) return;
+    let notices;
+    try {
+      notices = this.source.pollNotices?.() ?? [];
+    } catch (e) {
+      notices = [{kind: 'error' as const, message: `source state check failed: ${String(e)}`}];
+    }
+    for (const n of notices) void this.onNotice(n.kind, n.cpu ?? -1, n.message);
   }
 
   hello(): HelloInfo {
     const m = this.metadata;
+    const actions = this.controlActions();
+    const o = this.opts;
     return {
       protocol: PROTOCOL_VERSION,
       sessionId: this.sessionId,
@@ -133,11 +197,24 @@ export class Fanout {
       nrSubbufs: m.nrSubbufs,
       traceClock: m.traceClock,
       littleEndian: m.littleEndian,
+      ...(m.baselineMetas
+        ? {
+            baselineMetas: m.baselineMetas.map((b) => ({
+              cpu: b.cpu,
+              timeMs: b.timeMs,
+              hex: bytesToHex(b.bytes),
+            })),
+          }
+        : {}),
+      ...(o.sourceReason !== undefined ? {sourceReason: o.sourceReason} : {}),
+      ...(o.sourceReasonCode !== undefined ? {sourceReasonCode: o.sourceReasonCode} : {}),
+      ...(this.tracingOn !== undefined ? {tracingOn: this.tracingOn} : {}),
       server: {
         name: 'ringside',
-        version: this.opts.serverVersion ?? '0.0.0',
-        allowControl: this.opts.allowControl ?? false,
+        version: o.serverVersion ?? '0.0.0',
+        allowControl: actions.length > 0,
         windowFrames: this.window.windowFrames,
+        controlActions: actions,
       },
     };
   }
@@ -196,12 +273,57 @@ export class Fanout {
       c.includeSymbols = f.ack.includeSymbols === true;
       void this.activate(c);
     } else {
-      // CONTROL: nothing is controllable yet; say so either way, with the reason.
-      const why = this.opts.allowControl
-        ? `control action '${f.control.action}' is not implemented`
-        : 'control is not allowed (start the server with --allow-control)';
-      c.queue.sendControl(encodeNotice('control-denied', -1, why));
+      void this.control(c, f.control);
     }
+  }
+
+  /**
+   * One CONTROL request: denied (with the reason) unless allowed and listed for this source;
+   * else run on the source and answered with control-ok / control-failed. Events changed → new
+   * METADATA generation for everyone.
+   */
+  private async control(c: Client, req: ControlRequest): Promise<void> {
+    const tag = `${req.id !== undefined ? `#${req.id.slice(0, 64)} ` : ''}${req.action.slice(0, 64)}`;
+    const answer = (kind: NoticeKind, text: string) =>
+      c.queue.sendUrgent(encodeNotice(kind, -1, `${tag}: ${text}`));
+    if (!(CONTROL_ACTIONS as readonly string[]).includes(req.action)) {
+      return answer('control-denied', `unknown action (known: ${CONTROL_ACTIONS.join(', ')})`);
+    }
+    if (!this.opts.allowControl) {
+      return answer(
+        'control-denied',
+        'control is not allowed (start the server with --allow-control)',
+      );
+    }
+    const actions = this.controlActions();
+    if (!actions.includes(req.action) || !this.source.control) {
+      const m = this.metadata;
+      const attachedWouldAllow =
+        !this.opts.allowControlAttached && (this.source.controlActions?.(true).length ?? 0) > 0;
+      const why =
+        m.instance === ''
+          ? 'the server is attached to the top level, which is never changed'
+          : attachedWouldAllow
+            ? `instance '${m.instance ?? '?'}' is not the server's own (allow it with --allow-control-attached)`
+            : req.action === 'buffer-size' && m.kind === 'mmap'
+              ? MAPPED_RESIZE_REFUSAL
+              : `not available with the ${m.kind} source`;
+      return answer('control-denied', why);
+    }
+    let r;
+    try {
+      r = await this.source.control({action: req.action, args: req.args ?? {}});
+    } catch (e) {
+      r = {ok: false, message: e instanceof Error ? e.message : String(e)};
+    }
+    this.opts.log?.(`control ${tag}: ${r.ok ? 'ok' : 'failed'}: ${r.message}`);
+    answer(r.ok ? 'control-ok' : 'control-failed', r.message);
+    if (r.ok && r.metadataChanged && !this.closed) {
+      await this.onNotice('metadata-changed', -1, `${tag}: ${r.message}`);
+    }
+    // Make the state change (tracing_on…) visible without waiting for a read.
+    if (r.ok) this.pollNotices(0);
+    this.wake.notify();
   }
 
   /** Close one client with a code and reason (e.g. 1008 policy violation). */
@@ -243,7 +365,9 @@ export class Fanout {
   }
 
   broadcastNotice(kind: NoticeKind, cpu: number, message: string): void {
-    this.broadcast(encodeNotice(kind, cpu, message));
+    const frame = encodeNotice(kind, cpu, message);
+    if (URGENT_NOTICES.has(kind)) for (const c of this.clients.values()) c.queue.sendUrgent(frame);
+    else this.broadcast(frame);
   }
 
   private async run(): Promise<void> {
@@ -258,6 +382,7 @@ export class Fanout {
       let got = 0;
       try {
         this.sourceReads++;
+        this.lastReadMs = Date.now();
         const batch = this.source.read(want);
         // Meta snapshots alone are not news: sources take one per GET_READER, even when idle.
         got = batch.slices.length + batch.notices.length;
@@ -279,6 +404,12 @@ export class Fanout {
           for (const c of this.clients.values())
             if (c.active) c.queue.offerMeta(frame, m.cpu, m.bytes);
         }
+        // CAUGHT_UP after every read that delivered slices, and once after the last of them.
+        const hadData = batch.slices.length > 0;
+        if (batch.caughtUp && (hadData || this.lastReadHadData)) {
+          this.broadcast(encodeCaughtUp(batch.caughtUp), true);
+        }
+        this.lastReadHadData = hadData;
         for (const n of batch.notices) await this.onNotice(n.kind, n.cpu ?? -1, n.message);
       } catch (e) {
         this.readErrors++;
@@ -316,6 +447,12 @@ export class Fanout {
       }
     }
     if (kind === 'end') this.ended = true;
+    if (kind === 'tracing-on' || kind === 'tracing-off') {
+      // A poll and a read may both see one change: tell clients once.
+      const on = kind === 'tracing-on';
+      if (this.tracingOn === on) return;
+      this.tracingOn = on;
+    }
     this.broadcastNotice(kind, cpu, message);
   }
 
@@ -358,6 +495,7 @@ export class Fanout {
     this.abort.abort();
     this.wake.notify();
     if (this.statsTimer) clearInterval(this.statsTimer);
+    if (this.pollTimer) clearInterval(this.pollTimer);
     for (const c of [...this.clients.values()]) {
       c.queue.sendControl(encodeNotice('server-shutdown', -1, reason));
       this.dropClient(c, 1001, reason);

@@ -8,6 +8,7 @@
 import {existsSync} from 'node:fs';
 import {release} from 'node:os';
 import type {SourceOptions, TraceSource} from './source.ts';
+import type {SourceReasonCode} from '../../core/protocol.ts';
 import {MmapSource} from './mmap/mmap-source.ts';
 import {ReadSource} from './read-source.ts';
 import {CpuReader} from './mmap/cpu-reader.ts';
@@ -21,6 +22,12 @@ export interface CreatedSource {
   source: TraceSource;
   /** One line: which source and why, e.g. "mmap: tracefs at /sys/kernel/tracing, kernel 6.18". */
   reason: string;
+  /**
+   * Machine-readable reason (HELLO sourceReasonCode): 'explicit' (asked for), 'ok' (auto got
+   * mmap), or why auto fell back: 'no-tracefs' / 'no-permission' (→ sim), 'old-kernel' /
+   * 'no-mmap' (→ read).
+   */
+  code: SourceReasonCode;
 }
 
 type SourceCtor = new (options: SourceOptions) => TraceSource;
@@ -69,9 +76,13 @@ export function probeMmap(root: string, attach?: string): {ok: boolean; why: str
 
 export async function createSource(options: SourceOptions): Promise<CreatedSource> {
   const log = options.log;
-  const done = (source: TraceSource, reason: string): CreatedSource => {
+  const done = (
+    source: TraceSource,
+    reason: string,
+    code: SourceReasonCode = 'explicit',
+  ): CreatedSource => {
     log?.(`source ${reason}`);
-    return {source, reason};
+    return {source, reason, code};
   };
   switch (options.source) {
     case 'mmap':
@@ -91,16 +102,19 @@ export async function createSource(options: SourceOptions): Promise<CreatedSourc
       throw new Error(`unknown source '${String(options.source)}' (auto, mmap, read, sim, replay)`);
   }
   const rel = release();
-  const sim = async (why: string) =>
-    done(new (await loadCtor(SIM_MODULE, 'SimSource'))(options), `sim: ${why}`);
+  const sim = async (why: string, code: SourceReasonCode) =>
+    done(new (await loadCtor(SIM_MODULE, 'SimSource'))(options), `sim: ${why}`, code);
   let root: string;
   try {
     root = findTracefs({mount: true});
   } catch (e) {
-    return sim((e as Error).message);
+    return sim((e as Error).message, 'no-tracefs');
   }
   if (options.instance === undefined && !canWriteInstances(root)) {
-    return sim(`no write access to ${root}/instances (run as root for live tracing)`);
+    return sim(
+      `no write access to ${root}/instances (run as root for live tracing)`,
+      'no-permission',
+    );
   }
   const [major, minor] = kernelVersion(rel);
   const kernel = `kernel ${major}.${minor}`;
@@ -109,6 +123,7 @@ export async function createSource(options: SourceOptions): Promise<CreatedSourc
     return done(
       new ReadSource(options),
       `read: ${kernel} predates the ring-buffer mmap interface (6.10), tracefs at ${root}${where}`,
+      'old-kernel',
     );
   }
   if (options.instance && !existsSync(`${root}/instances/${options.instance}/per_cpu`)) {
@@ -118,9 +133,12 @@ export async function createSource(options: SourceOptions): Promise<CreatedSourc
     );
   }
   const probe = probeMmap(root, options.instance);
-  if (probe.ok) return done(new MmapSource(options), `mmap: tracefs at ${root}, ${kernel}${where}`);
+  if (probe.ok) {
+    return done(new MmapSource(options), `mmap: tracefs at ${root}, ${kernel}${where}`, 'ok');
+  }
   return done(
     new ReadSource(options),
     `read: mmap probe failed (${probe.why}), tracefs at ${root}`,
+    /EACCES|EPERM|permission/i.test(probe.why) ? 'no-permission' : 'no-mmap',
   );
 }

@@ -10,7 +10,10 @@ import {endianness} from 'node:os';
 import {COMMIT_MASK, MISSED_STORED} from '../../core/subbuffer.ts';
 import type {
   SourceBatch,
+  SourceControlRequest,
+  SourceControlResult,
   SourceMetadata,
+  SourceNotice,
   SourceOpenOptions,
   SourceOptions,
   SubbufSlice,
@@ -117,7 +120,7 @@ export class ReadSource implements TraceSource {
   }
 
   read(maxSlices: number): SourceBatch {
-    const batch: SourceBatch = {slices: [], metas: [], notices: []};
+    const batch: SourceBatch = {slices: [], metas: [], notices: [], caughtUp: []};
     const s = this.session;
     if (!s || this.closed) return batch;
     s.checkState(batch.notices);
@@ -139,8 +142,10 @@ export class ReadSource implements TraceSource {
       const f = this.files[i]!;
       try {
         const slice = this.readOne(f);
-        if (!slice) active.delete(i);
-        else {
+        if (!slice) {
+          active.delete(i);
+          batch.caughtUp!.push(f.cpu); // EAGAIN: nothing more committed on this CPU
+        } else {
           batch.slices.push(slice);
           newBytes += slice.bytes.length - 16;
         }
@@ -162,6 +167,23 @@ export class ReadSource implements TraceSource {
     const s = this.session;
     if (!s || this.closed) return;
     await s.wait(timeoutMs, signal, () => this.moreQueued);
+  }
+
+  /** read() maps nothing, so buffer-size works here (see instance-control.ts). */
+  controlActions(attachedAllowed: boolean): string[] {
+    return this.session?.controlActions(attachedAllowed, false) ?? [];
+  }
+
+  async control(req: SourceControlRequest): Promise<SourceControlResult> {
+    const s = this.session;
+    if (!s || this.closed) return {ok: false, message: 'source is closed'};
+    return s.control(req, false);
+  }
+
+  pollNotices(): SourceNotice[] {
+    const out: SourceNotice[] = [];
+    if (this.session && !this.closed) this.session.checkState(out);
+    return out;
   }
 
   async close(): Promise<void> {

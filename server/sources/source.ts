@@ -67,6 +67,15 @@ export interface SourceMetadata {
   /** Big tables: filled only when asked for (`includeSymbols`). */
   kallsyms?: string;
   printkFormats?: string;
+  /**
+   * The meta page of each CPU as first mapped at open(), before any read: the baseline of the
+   * cumulative counters. In attach mode (`instance`) the buffer may already have overrun; a
+   * client that sees the stream from seq 0 counts overrun from here, not from 0. Absent where
+   * there is no meta page (read, replay) or the source does not say.
+   */
+  baselineMetas?: MetaSnapshot[];
+  /** tracing_on of the instance now; absent where unknown. */
+  tracingOn?: boolean;
 }
 
 /** Something the source noticed that clients must be told about. */
@@ -87,6 +96,26 @@ export interface SourceBatch {
   slices: SubbufSlice[];
   metas: MetaSnapshot[];
   notices: SourceNotice[];
+  /**
+   * CPUs this read took everything from: every event committed before the read started was
+   * delivered (in this batch or earlier). Lets clients merge CPUs by timestamp without guessing
+   * (CAUGHT_UP frame). Absent where the source cannot tell (sim, replay).
+   */
+  caughtUp?: number[];
+}
+
+/** A CONTROL request as the fan-out hands it to a source (validated there: see control.ts). */
+export interface SourceControlRequest {
+  action: string;
+  args: Record<string, unknown>;
+}
+
+/** What a control action did, in one line for the NOTICE. */
+export interface SourceControlResult {
+  ok: boolean;
+  message: string;
+  /** Events changed: the fan-out re-sends METADATA with a new generation. */
+  metadataChanged?: boolean;
 }
 
 export interface SourceOpenOptions {
@@ -108,6 +137,18 @@ export interface TraceSource {
   wait(timeoutMs: number, signal?: AbortSignal): Promise<void>;
   /** Undo everything open() did (unmap, close, remove own instance). Idempotent. */
   close(): Promise<void>;
+  /**
+   * Optional: what CONTROL may do here. `undefined`/[] = nothing (e.g. top level, replay).
+   * `attachedAllowed` is `--allow-control-attached`: an attached named instance may be changed.
+   */
+  controlActions?(attachedAllowed: boolean): string[];
+  /** Optional: run one allowed control action (never called for an action not listed above). */
+  control?(req: SourceControlRequest): Promise<SourceControlResult>;
+  /**
+   * Optional, non-destructive: look at tracing_on / the instance without reading data, for
+   * notices while no client holds credits (the fan-out calls it about every 250 ms when idle).
+   */
+  pollNotices?(): SourceNotice[];
 }
 
 /** How `serve` and `tail` ask for a source (CLI flags of the same names). */

@@ -40,6 +40,8 @@ export interface DrainSink {
   notices: SourceNotice[];
   /** Bytes of new records delivered (for the wait pacer). */
   newBytes: number;
+  /** CPUs drained to the end (SourceBatch.caughtUp). */
+  caughtUp?: number[];
 }
 
 const W_READER_ID = 6;
@@ -58,6 +60,10 @@ export class CpuReader {
   private metaWords = new Uint32Array(0);
   private dataWords = new Uint32Array(0);
   private lastMeta: Uint8Array | undefined;
+  /** The meta page as mapped, before any read (the counters' baseline); see SourceMetadata. */
+  initialMeta: MetaSnapshot | undefined;
+  /** True when the last drain() stopped because nothing more was committed (not the budget). */
+  caughtUp = false;
   private id = 0;
   private pos = 0;
   private seq = 0;
@@ -86,7 +92,9 @@ export class CpuReader {
       }
       this.meta = meta;
       this.metaWords = words;
-      const parsed = parseMetaPage(copyOut(meta.buffer, 0, META_STRUCT_LEN), true, path);
+      const first = copyOut(meta.buffer, 0, META_STRUCT_LEN);
+      this.initialMeta = {cpu, timeMs: Date.now(), bytes: first};
+      const parsed = parseMetaPage(first, true, path);
       if (parsed.layout !== 'final') {
         throw new SysError('EPROTO', 71, `${path}: meta page has the ${parsed.layout} layout`);
       }
@@ -183,6 +191,7 @@ export class CpuReader {
   }
 
   drain(sink: DrainSink, budget: number): number {
+    this.caughtUp = false;
     if (!this.data || !this.meta) return 0;
     this.baseline(sink);
     let added = 0;
@@ -224,7 +233,10 @@ export class CpuReader {
         this.pos = 0;
         continue;
       }
-      if ((this.commitWord(this.id) & COMMIT_MASK) <= this.pos) return added;
+      if ((this.commitWord(this.id) & COMMIT_MASK) <= this.pos) {
+        this.caughtUp = true;
+        return added;
+      }
     }
     return added;
   }

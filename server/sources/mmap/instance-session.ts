@@ -10,7 +10,10 @@ import {readInstanceMetadata} from '../../tracefs/metadata.ts';
 import {installCleanupHandlers, registerCleanup, unregisterCleanup} from '../../tracefs/cleanup.ts';
 import {FdPoller} from '../../kernel/fd-poller.ts';
 import {WaitPacer} from './wait-pacer.ts';
+import {instanceControlActions, runInstanceControl} from '../instance-control.ts';
 import type {
+  SourceControlRequest,
+  SourceControlResult,
   SourceKind,
   SourceMetadata,
   SourceNotice,
@@ -123,6 +126,7 @@ export class InstanceSession {
       nrSubbufs,
       littleEndian: endianness() === 'LE',
       ...m,
+      ...(this.tracingOn !== undefined ? {tracingOn: this.tracingOn} : {}),
     };
   }
 
@@ -152,6 +156,19 @@ export class InstanceSession {
       );
     }
     this.tracingOn = on;
+  }
+
+  /** Actions CONTROL may run on this instance (see instance-control.ts). */
+  controlActions(attachedAllowed: boolean, mapped: boolean): string[] {
+    return this.gone ? [] : instanceControlActions(this.instance, attachedAllowed, mapped);
+  }
+
+  /** Run one control action; the tracing_on notice it causes comes with the next check. */
+  control(req: SourceControlRequest, mapped: boolean): SourceControlResult {
+    if (this.gone) return {ok: false, message: `instance ${this.instance.dir} is gone`};
+    const r = runInstanceControl(this.instance, req, mapped);
+    this.lastCheckMs = 0; // look at tracing_on at the next read or poll
+    return r;
   }
 
   noteRead(newBytes: number): void {

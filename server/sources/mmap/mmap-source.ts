@@ -4,8 +4,12 @@
  * in `instance-session.ts`. By default it creates and removes its own instance.
  */
 import type {
+  MetaSnapshot,
   SourceBatch,
+  SourceControlRequest,
+  SourceControlResult,
   SourceMetadata,
+  SourceNotice,
   SourceOpenOptions,
   SourceOptions,
   TraceSource,
@@ -60,7 +64,26 @@ export class MmapSource implements TraceSource {
     const s = this.session;
     if (!s) throw new Error('MmapSource: metadata() before open()');
     const r = this.readers[0];
-    return s.metadata('mmap', r?.subbufSize ?? 0, r?.nrSubbufs ?? 0, o);
+    const baselineMetas = this.readers
+      .map((x) => x.initialMeta)
+      .filter((x): x is MetaSnapshot => x !== undefined);
+    return {...s.metadata('mmap', r?.subbufSize ?? 0, r?.nrSubbufs ?? 0, o), baselineMetas};
+  }
+
+  controlActions(attachedAllowed: boolean): string[] {
+    return this.session?.controlActions(attachedAllowed, true) ?? [];
+  }
+
+  async control(req: SourceControlRequest): Promise<SourceControlResult> {
+    const s = this.session;
+    if (!s || this.closed) return {ok: false, message: 'source is closed'};
+    return s.control(req, true);
+  }
+
+  pollNotices(): SourceNotice[] {
+    const out: SourceNotice[] = [];
+    if (this.session && !this.closed) this.session.checkState(out);
+    return out;
   }
 
   /** Tracefs instance directory in use (for tests and logs). */
@@ -69,7 +92,7 @@ export class MmapSource implements TraceSource {
   }
 
   read(maxSlices: number): SourceBatch {
-    const sink: DrainSink = {slices: [], metas: [], notices: [], newBytes: 0};
+    const sink: DrainSink = {slices: [], metas: [], notices: [], newBytes: 0, caughtUp: []};
     const s = this.session;
     if (!s || this.closed) return sink;
     s.checkState(sink.notices);
@@ -87,6 +110,7 @@ export class MmapSource implements TraceSource {
         continue;
       }
       budget -= r.drain(sink, budget);
+      if (r.caughtUp) sink.caughtUp!.push(r.cpu);
     }
     if (budget <= 0 && maxSlices > 0) this.moreQueued = true;
     this.nextCpu = (this.nextCpu + 1) % Math.max(1, n);
