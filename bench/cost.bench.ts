@@ -104,13 +104,21 @@ async function traceCmdLoad(
   const tc = ['trace-cmd', mode, '-B', instance, '-e', 'sched:sched_process_exec'];
   if (mode === 'record') tc.push('-o', join(dir, `cost-${serial}.dat`));
   tc.push('sh', '-c', script);
-  const py =
-    'import resource,subprocess,sys\n' +
-    'p=subprocess.Popen(sys.argv[2:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL)\n' +
-    'try:\n  p.wait(timeout=float(sys.argv[1]))\n' +
-    'except subprocess.TimeoutExpired:\n  p.send_signal(2); p.wait()\n' +
-    'r=resource.getrusage(resource.RUSAGE_CHILDREN)\n' +
-    'print(r.ru_utime+r.ru_stime, r.ru_maxrss)\n';
+  // trace-cmd runs in its own session so a hung one can be stopped with its recorders.
+  const py = [
+    'import os,resource,signal,subprocess,sys',
+    'p=subprocess.Popen(sys.argv[2:],stdout=subprocess.DEVNULL,stderr=subprocess.DEVNULL,start_new_session=True)',
+    'try:',
+    '  p.wait(timeout=float(sys.argv[1]))',
+    'except subprocess.TimeoutExpired:',
+    '  os.killpg(p.pid,signal.SIGINT)',
+    '  try:',
+    '    p.wait(timeout=5)',
+    '  except subprocess.TimeoutExpired:',
+    '    os.killpg(p.pid,signal.SIGKILL); p.wait()',
+    'r=resource.getrusage(resource.RUSAGE_CHILDREN)',
+    'print(r.ru_utime+r.ru_stime, r.ru_maxrss)',
+  ].join('\n');
   const out = await new Promise<string>((resolve, reject) => {
     const c = trackChild(
       spawn('python3', ['-c', py, String(secs + 8), ...tc], {

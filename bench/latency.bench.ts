@@ -15,7 +15,14 @@
 import {spawn} from 'node:child_process';
 import {cpus} from 'node:os';
 import {mkdirSync, writeFileSync} from 'node:fs';
-import {TRACEFS, installCleanup, removeInstance, trackChild, trackInstance} from './lib/cleanup.ts';
+import {
+  TRACEFS,
+  installCleanup,
+  removeInstance,
+  signalChild,
+  trackChild,
+  trackInstance,
+} from './lib/cleanup.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {buildTools, markgenScript, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
 import {percentiles} from './lib/util.ts';
@@ -79,9 +86,14 @@ async function stream(
   secs: number,
   probeCpu: number,
   bgCpu: number,
+  bp0: boolean,
 ) {
   const instance = `ringside-bench-lat-${process.pid}-${serial++}`;
   trackInstance(instance, t.shim);
+  if (bp0) {
+    mkdirSync(`${TRACEFS}/instances/${instance}`);
+    writeFileSync(`${TRACEFS}/instances/${instance}/buffer_percent`, '0');
+  }
   const script = markgenScript(
     t,
     instance,
@@ -108,7 +120,9 @@ async function stream(
       spawn('stdbuf', args, {
         env: {...process.env, LD_PRELOAD: t.shim},
         stdio: ['ignore', 'pipe', 'ignore'],
+        detached: true, // own process group: the timeout stops trace-cmd and its recorders
       }),
+      true,
     );
     let rest = '';
     c.stdout!.setEncoding('latin1');
@@ -125,9 +139,11 @@ async function stream(
       }
       rest = text.slice(start);
     });
-    const soft = setTimeout(() => c.kill('SIGINT'), (secs + 8) * 1000);
+    const soft = setTimeout(() => signalChild(c, 'SIGINT'), (secs + 8) * 1000);
+    const hard = setTimeout(() => signalChild(c, 'SIGKILL'), (secs + 13) * 1000);
     c.on('exit', () => {
       clearTimeout(soft);
+      clearTimeout(hard);
       resolve();
     });
   });

@@ -1,6 +1,6 @@
 import {afterEach, describe, expect, it} from 'vitest';
 import WebSocket from 'ws';
-import {FrameType} from '../core/protocol.ts';
+import {FrameType, type NoticeFrame} from '../core/protocol.ts';
 import {Fanout} from '../server/fanout/fanout.ts';
 import {until} from '../server/fanout/testing/spy-source.ts';
 import {newToken} from '../server/http/auth.ts';
@@ -158,6 +158,26 @@ describe('Connection', () => {
     await until(() => c.events() === 2000, 5000, `resumed ${c.events()}`);
     expect(c.conn.framesReceived).toBeGreaterThan(0);
     expect(FrameType.SUBBUF).toBe(3);
+    c.conn.stop();
+  });
+
+  it('onNotice gets every NOTICE; control() sends CONTROL and the answer carries its id', async () => {
+    const {sim, server} = await start();
+    const notices: NoticeFrame[] = [];
+    const c = client(server.url, {onNotice: (n) => notices.push(n)});
+    expect(c.conn.control({action: 'clear'})).toBeUndefined(); // not connected yet
+    c.conn.start();
+    await until(() => c.ready(), 5000, 'ready');
+    expect(c.conn.hello?.server.allowControl).toBe(false);
+    sim.setTracingOn(false);
+    await until(() => notices.some((n) => n.kind === 'tracing-off'), 5000, 'tracing-off');
+    const id = c.conn.control({action: 'tracing-on'});
+    expect(id).toMatch(/^c\d+$/);
+    await until(() => notices.some((n) => n.kind === 'control-denied'), 5000, 'answer');
+    const a = notices.find((n) => n.kind === 'control-denied')!;
+    expect(a.message.startsWith(`#${id} tracing-on: `)).toBe(true);
+    expect(c.conn.control({action: 'clear', id: 'mine'})).toBe('mine');
+    await until(() => notices.some((n) => n.message.startsWith('#mine clear: ')), 5000, 'mine');
     c.conn.stop();
   });
 });

@@ -3,11 +3,15 @@ import {FrameReader} from '../core/framing.ts';
 import {seededRandom} from '../core/protocol-fixtures.ts';
 import {decodeServerFrame} from '../core/protocol-decode.ts';
 import {
+  FrameType,
   GapReason,
+  bytesToHex,
+  encodeCaughtUp,
   encodeGap,
   encodeHello,
   encodeMeta,
   encodeMetadata,
+  encodeNotice,
   encodeSubbuf,
   type HelloInfo,
 } from '../core/protocol.ts';
@@ -327,5 +331,114 @@ describe('reader loop', () => {
     });
     expect(c.loop.kernelLost(0)).toBe(62);
     expect(c.errors).toHaveLength(1);
+  });
+});
+
+describe('overrun baseline from HELLO (attach mode)', () => {
+  /** A real meta page of the sim with `overrun` patched in (LP64 final layout: @48). */
+  async function parts() {
+    const {sim, hello, frames, drain} = await scenario({cpus: 1});
+    sim.writeMarker(0, 'x');
+    const out = drain();
+    const sub = out.find((f) => decodeServerFrame(f).type === FrameType.SUBBUF)!;
+    const metaFrame = decodeServerFrame(
+      out.find((f) => decodeServerFrame(f).type === FrameType.META)!,
+    );
+    if (metaFrame.type !== FrameType.META) throw new Error('meta');
+    const meta = (overrun: number) => {
+      const b = metaFrame.bytes.slice();
+      new DataView(b.buffer).setBigUint64(48, BigInt(overrun), true);
+      return b;
+    };
+    const helloWith = (baseOverrun?: number) =>
+      encodeHello({
+        ...hello,
+        ...(baseOverrun !== undefined
+          ? {baselineMetas: [{cpu: 0, timeMs: 1, hex: bytesToHex(meta(baseOverrun))}]}
+          : {}),
+      });
+    const subAt = (seq: number) => {
+      const f = decodeServerFrame(sub);
+      if (f.type !== FrameType.SUBBUF) throw new Error('sub');
+      return encodeSubbuf(0, f.subbufId, seq, f.from, f.bytes);
+    };
+    return {metadata: frames[1], meta: (o: number) => encodeMeta(0, 2, meta(o)), helloWith, subAt};
+  }
+
+  it('from seq 0: overrun up to the baseline is history, later overrun is counted exactly', async () => {
+    const p = await parts();
+    const c = collector();
+    c.feed([p.helloWith(500), p.metadata, p.subAt(0), p.meta(500)]);
+    expect(c.loop.kernelLost(0)).toBe(0);
+    expect(c.loop.loss(0).overrunBeforeSession).toBe(500);
+    c.feed([p.subAt(1), p.meta(620)]);
+    expect(c.loop.kernelLost(0)).toBe(120);
+    expect(c.errors).toEqual([]);
+  });
+
+  it('without a baseline a stream from seq 0 still counts from 0 (own instance: empty at open)', async () => {
+    const p = await parts();
+    const c = collector();
+    c.feed([p.helloWith(), p.metadata, p.subAt(0), p.meta(500)]);
+    expect(c.loop.kernelLost(0)).toBe(500);
+    expect(c.loop.loss(0).overrunBeforeSession).toBe(-1);
+  });
+
+  it('a META before the first slice: the overrun since the baseline still counts', async () => {
+    const p = await parts();
+    const c = collector();
+    c.feed([p.helloWith(500), p.metadata, p.meta(530), p.subAt(0), p.meta(530)]);
+    expect(c.loop.kernelLost(0)).toBe(30);
+    c.feed([p.subAt(1), p.meta(540)]);
+    expect(c.loop.kernelLost(0)).toBe(40);
+  });
+
+  it('a late joiner starts from its first META, whatever the baseline', async () => {
+    const p = await parts();
+    const c = collector();
+    c.feed([p.helloWith(500), p.metadata, p.subAt(5), p.meta(700)]);
+    expect(c.loop.kernelLost(0)).toBe(0);
+    c.feed([p.subAt(6), p.meta(710)]);
+    expect(c.loop.kernelLost(0)).toBe(10);
+  });
+
+  it('a baseline that is not a meta page is a decode error, not a crash', async () => {
+    const p = await parts();
+    const c = collector();
+    const h = decodeServerFrame(p.helloWith(500));
+    if (h.type !== FrameType.HELLO) throw new Error('hello');
+    c.loop.handle({...h, hello: {...h.hello, baselineMetas: [{cpu: 0, timeMs: 1, hex: '00ff'}]}});
+    c.feed([p.metadata, p.subAt(0), p.meta(500)]);
+    expect(c.loop.loss(0).decodeErrors).toBe(1);
+    expect(c.loop.kernelLost(0)).toBe(500); // falls back to counting from 0
+  });
+});
+
+describe('notices and CAUGHT_UP reach the handlers', () => {
+  it('every NOTICE goes to notice(), CAUGHT_UP to caughtUp()', () => {
+    const notices: string[] = [];
+    const caught: number[][] = [];
+    const loop = new ReaderLoop({
+      events: () => {},
+      notice: (n) => notices.push(`${n.kind}/${n.cpu}/${n.message}`),
+      caughtUp: (cpus) => caught.push(cpus),
+    });
+    for (const f of [
+      encodeNotice('reset', 1, 'cpu1 reset'),
+      encodeNotice('tracing-off', -1, 'off'),
+      encodeNotice('instance-gone', -1, 'gone'),
+      encodeNotice('error', 0, 'bad'),
+      encodeNotice('control-ok', -1, '#c1 clear: done'),
+      encodeCaughtUp([0, 1]),
+    ])
+      loop.handle(decodeServerFrame(f));
+    expect(notices).toEqual([
+      'reset/1/cpu1 reset',
+      'tracing-off/-1/off',
+      'instance-gone/-1/gone',
+      'error/0/bad',
+      'control-ok/-1/#c1 clear: done',
+    ]);
+    expect(caught).toEqual([[0, 1]]);
   });
 });

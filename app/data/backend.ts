@@ -68,6 +68,8 @@ export interface TaskRow {
   latencyCount: number;
   latencyMeanNs: number;
   latencyMaxNs: number;
+  /** This task's wakeup-latency histogram, bucket k over `TaskSummary.bucketLowNs[k]`. */
+  latencyCounts: number[];
 }
 
 /** Log2 wakeup-latency histogram of one CPU: bucket k counts latencies in [lowNs[k], lowNs[k+1]). */
@@ -80,6 +82,8 @@ export interface LatencyHistogram {
 export interface TaskSummary {
   tasks: TaskRow[];
   histograms: LatencyHistogram[];
+  /** Lower bounds of the latency buckets shared by every histogram here. */
+  bucketLowNs: number[];
 }
 
 export interface DashboardBackend {

@@ -145,16 +145,14 @@ describe('WorkerBackend over comlink with captured pages', () => {
     expect(t.tasks.length).toBeGreaterThan(5);
     expect(t.tasks.every((r) => r.comm !== '')).toBe(true);
     expect(t.tasks.map((r) => r.comm)).toContain('cc1');
-    const h = await fresh.taskLatencyHistograms();
-    const byPid = new Map(t.tasks.map((r) => [r.pid, r]));
-    expect(h.length).toBeGreaterThan(0);
-    for (const x of h) {
-      expect(x.counts).toHaveLength(x.bucketLowNs.length);
-      expect(x.counts.reduce((a, b) => a + b, 0)).toBe(byPid.get(x.pid)!.latencyCount);
-      expect(x.comm).toBe(byPid.get(x.pid)!.comm);
+    const sum = (c: number[]) => c.reduce((a, b) => a + b, 0);
+    expect(t.tasks.some((r) => r.latencyCount > 0)).toBe(true);
+    for (const r of t.tasks) {
+      expect(r.latencyCounts).toHaveLength(t.bucketLowNs.length);
+      expect(sum(r.latencyCounts)).toBe(r.latencyCount);
     }
-    const perCpu = t.histograms.reduce((n, c) => n + c.counts.reduce((a, b) => a + b, 0), 0);
-    expect(h.reduce((n, x) => n + x.counts.reduce((a, b) => a + b, 0), 0)).toBe(perCpu);
+    const perCpu = t.histograms.reduce((n, c) => n + sum(c.counts), 0);
+    expect(t.tasks.reduce((n, r) => n + sum(r.latencyCounts), 0)).toBe(perCpu);
   });
 });
 

@@ -47,14 +47,6 @@ export const SPARK_SAMPLES = 150;
 
 const KINDS: readonly string[] = ['mmap', 'read', 'sim', 'replay'];
 
-/** Log2 wakeup-latency histogram of one task: bucket k counts latencies in [low[k], low[k+1]). */
-export interface TaskLatencyHistogram {
-  pid: number;
-  comm: string;
-  bucketLowNs: number[];
-  counts: number[];
-}
-
 /** Most lost ids the ring view marks per CPU. */
 const LOST_IDS_SHOWN = 64;
 
@@ -368,37 +360,18 @@ export class WorkerBackend implements DashboardBackend {
         latencyCount: t.latencyCount[i],
         latencyMeanNs: t.latencyCount[i] > 0 ? t.latencySumNs[i] / t.latencyCount[i] : 0,
         latencyMaxNs: t.latencyMaxNs[i],
+        latencyCounts: Array.from(t.latencyHistograms.subarray(i * t.buckets, (i + 1) * t.buckets)),
       });
     }
     return {
       tasks,
+      bucketLowNs: Array.from(t.bucketLowNs),
       histograms: d.cpus.map((c) => ({
         cpu: c.cpu,
         bucketLowNs: Array.from(c.histogram.bucketLowNs),
         counts: Array.from(c.histogram.counts),
       })),
     };
-  }
-
-  /**
-   * Wakeup latency histogram of each task (same log2 buckets as the per-CPU ones), for tasks
-   * woken at least once. Not part of DashboardBackend yet (TaskRow has no field for it).
-   */
-  async taskLatencyHistograms(): Promise<TaskLatencyHistogram[]> {
-    const t = (await this.api.sched()).data.tasks;
-    const bucketLowNs = Array.from(t.bucketLowNs);
-    const out: TaskLatencyHistogram[] = [];
-    for (let i = 0; i < t.length; i++) {
-      if (t.pid[i] === 0 || t.latencyCount[i] === 0) continue;
-      const counts = Array.from(t.latencyHistograms.subarray(i * t.buckets, (i + 1) * t.buckets));
-      out.push({
-        pid: t.pid[i],
-        comm: t.comm[i] || (this.comms.get(t.pid[i]) ?? ''),
-        bucketLowNs,
-        counts,
-      });
-    }
-    return out;
   }
 
   async eventNames(): Promise<string[]> {

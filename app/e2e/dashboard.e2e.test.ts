@@ -195,6 +195,14 @@ describe('dashboard e2e (sim source)', () => {
     await page.locator('[data-testid=filter-cpu-1]').click();
   });
 
+  it('a click on a task shows its own wakeup latency histogram', async () => {
+    const row = page.locator('[data-testid=task-row]').first();
+    await row.waitFor({timeout: 10_000});
+    await row.click();
+    await page.locator('[data-testid=latency-histogram-task]').waitFor({timeout: 5_000});
+    await page.screenshot({path: 'test-artifacts/task-histogram.png', fullPage: true});
+  });
+
   it('a wrong token gets a clear error (HTTP 401 and in the page)', async () => {
     const res = await fetch(`${server.origin}/?token=wrong-token`);
     expect(res.status).toBe(401);

@@ -120,7 +120,7 @@ export function createSyntheticBackend(
       return null;
     },
     async tasks(): Promise<TaskSummary> {
-      return {tasks: [], histograms: []};
+      return {tasks: [], histograms: [], bucketLowNs: []};
     },
     async eventNames() {
       return tracks[0].typeNames.slice();

@@ -11,12 +11,15 @@ import {join} from 'node:path';
 export const TRACEFS = '/sys/kernel/tracing';
 
 const children = new Set<ChildProcess>();
+/** Children started as leaders of their own process group (signalled as a group). */
+const leaders = new WeakSet<ChildProcess>();
 const instances = new Set<string>();
 let shim: string | undefined;
 let installed = false;
 
-export function trackChild(c: ChildProcess): ChildProcess {
+export function trackChild(c: ChildProcess, groupLeader = false): ChildProcess {
   children.add(c);
+  if (groupLeader) leaders.add(c);
   c.once('exit', () => children.delete(c));
   return c;
 }
@@ -51,11 +54,21 @@ export function removeInstance(name: string): void {
   instances.delete(name);
 }
 
+/** Signal a child we started (its whole group when it leads one). */
+export function signalChild(c: ChildProcess, sig: NodeJS.Signals): void {
+  if (c.exitCode !== null || c.signalCode !== null || !c.pid) return;
+  try {
+    process.kill(leaders.has(c) ? -c.pid : c.pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
 export function cleanupNow(): void {
   for (const c of children) {
     if (c.exitCode === null && c.pid) {
       try {
-        process.kill(c.pid, 'SIGTERM');
+        process.kill(leaders.has(c) ? -c.pid : c.pid, 'SIGTERM');
       } catch {
         // gone
       }

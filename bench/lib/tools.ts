@@ -10,7 +10,7 @@ import {fileURLToPath} from 'node:url';
 import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {CpuEventStream} from '../../core/tracedat/event-iterator.ts';
 import {FileByteSource} from '../../server/sources/replay-source.ts';
-import {trackChild, trackInstance, removeInstance, TRACEFS} from './cleanup.ts';
+import {signalChild, trackChild, trackInstance, removeInstance, TRACEFS} from './cleanup.ts';
 
 export const BUILD = fileURLToPath(new URL('../build/', import.meta.url));
 const TOOLS = process.env.RINGSIDE_TOOLS ?? '/work/shared/tools';
@@ -230,9 +230,9 @@ export function runTraceCmd(
     let watchdog = false;
     const soft = setTimeout(() => {
       watchdog = true;
-      c.kill('SIGINT');
+      signalChild(c, 'SIGINT');
     }, o.timeoutMs);
-    const hard = setTimeout(() => c.kill('SIGKILL'), o.timeoutMs + 5000);
+    const hard = setTimeout(() => signalChild(c, 'SIGKILL'), o.timeoutMs + 5000);
     c.on('exit', (code) => {
       clearTimeout(soft);
       clearTimeout(hard);

@@ -5,8 +5,16 @@
  * themselves); a closed pipe (`| head`) ends quietly. zstd blocks go through the system's
  * libzstd (koffi) when it loads, else through the pure-JS decoder.
  */
-import {writeSync} from 'node:fs';
+import {statSync, writeSync} from 'node:fs';
 import {createRequire} from 'node:module';
+import {
+  MessageChannel,
+  type MessagePort,
+  Worker,
+  isMainThread,
+  receiveMessageOnPort,
+  workerData,
+} from 'node:worker_threads';
 import type * as KoffiNs from 'koffi';
 import {DecodeError} from '../../core/errors.ts';
 import {TraceReport, statText} from '../../core/report/trace-report.ts';
@@ -86,33 +94,42 @@ class StdoutWriter {
   }
   write(text: string): boolean {
     if (this.closed) return false;
-    let buf: Buffer | undefined;
-    let done = 0;
-    for (;;) {
+    let n: number;
+    try {
+      n = writeSync(1, text);
+    } catch (e) {
+      if (!this.failed(e)) throw e;
+      return this.writeBytes(Buffer.from(text));
+    }
+    // Most writes take the whole string at once; a partial one continues as bytes.
+    return n === Buffer.byteLength(text) ? true : this.writeBytes(Buffer.from(text), n);
+  }
+
+  writeBytes(buf: Uint8Array, from = 0): boolean {
+    let done = from;
+    while (done < buf.length) {
+      if (this.closed) return false;
       try {
-        if (buf === undefined) {
-          // Most writes take the whole string at once; a partial one continues as bytes.
-          const n = writeSync(1, text);
-          if (n === Buffer.byteLength(text)) return true;
-          buf = Buffer.from(text);
-          done = n;
-        } else {
-          done += writeSync(1, buf, done);
-          if (done >= buf.length) return true;
-        }
+        done += writeSync(1, buf, done);
       } catch (e) {
-        const code = (e as NodeJS.ErrnoException).code;
-        if (code === 'EAGAIN') {
-          Atomics.wait(this.sleeper, 0, 0, 1);
-          continue;
-        }
-        if (code === 'EPIPE') {
-          this.closed = true;
-          return false;
-        }
-        throw e;
+        if (!this.failed(e)) throw e;
       }
     }
+    return !this.closed;
+  }
+
+  /** Handle a write error: true for EAGAIN (after a short wait) and EPIPE (closes). */
+  private failed(e: unknown): boolean {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EAGAIN') {
+      Atomics.wait(this.sleeper, 0, 0, 1);
+      return true;
+    }
+    if (code === 'EPIPE') {
+      this.closed = true;
+      return true;
+    }
+    return false;
   }
 }
 
@@ -144,6 +161,184 @@ export function installNativeZstd(): boolean {
   }
 }
 
+/*
+ * Two threads share the printing of large files: the text is cut into blocks of BLOCK_EVENTS
+ * records; once the helper thread is up, it prints every other block (TraceReport.blocks,
+ * following the comm state through the blocks it skips) and hands them over as UTF-8 bytes,
+ * while this thread prints the others and writes all of them in order. The helper stays at
+ * most AHEAD_BLOCKS ahead of the writer. RINGSIDE_REPORT_THREADS=1 turns this off.
+ */
+const BLOCK_EVENTS = 4096;
+const AHEAD_BLOCKS = 8;
+const PARALLEL_MIN_BYTES = 1 << 20;
+/** Give up on a helper that has shown no progress for this long. */
+const HELPER_TIMEOUT_MS = 60_000;
+
+interface HelperJob {
+  kind: 'ringside-report-helper';
+  file: string;
+  cpus?: number[];
+  filters: string[];
+  port: MessagePort;
+  /** Int32 [0]: blocks written by the main thread; [1]: messages posted by the helper. */
+  signal: SharedArrayBuffer;
+}
+
+type HelperMessage = {ready: true} | {block: number; bytes: ArrayBuffer} | {error: string};
+
+interface Helper {
+  worker: Worker;
+  port: MessagePort;
+  signal: Int32Array;
+}
+
+function fileSize(file: string): number {
+  try {
+    return statSync(file).size;
+  } catch {
+    return 0;
+  }
+}
+
+/** Start the helper thread (tsx compiles this module there too); undefined if it cannot be. */
+function startHelper(parsed: ReportArgs): Helper | undefined {
+  if (process.env.RINGSIDE_REPORT_THREADS === '1') return undefined;
+  try {
+    const api = import.meta.resolve('tsx/esm/api');
+    const code =
+      `import {register} from ${JSON.stringify(api)}; register();` +
+      `await import(${JSON.stringify(import.meta.url)});`;
+    const {port1, port2} = new MessageChannel();
+    const signal = new SharedArrayBuffer(8);
+    const job: HelperJob = {
+      kind: 'ringside-report-helper',
+      file: parsed.file,
+      cpus: parsed.cpus,
+      filters: parsed.filters,
+      port: port2,
+      signal,
+    };
+    const worker = new Worker(new URL(`data:text/javascript,${encodeURIComponent(code)}`), {
+      workerData: job,
+      transferList: [port2],
+      stdout: true,
+      stderr: true,
+    });
+    worker.on('error', () => {});
+    worker.unref();
+    return {worker, port: port1, signal: new Int32Array(signal)};
+  } catch {
+    return undefined;
+  }
+}
+
+/** Print the body with the helper; false when the reader went away. */
+function printShared(report: TraceReport, helper: Helper, out: StdoutWriter): boolean {
+  const {port, signal} = helper;
+  const received = new Map<number, Uint8Array>();
+  let ready = false;
+  let start = -1;
+  const poll = (): void => {
+    for (let m = receiveMessageOnPort(port); m; m = receiveMessageOnPort(port)) {
+      const msg = m.message as HelperMessage;
+      if ('ready' in msg) ready = true;
+      else if ('block' in msg) received.set(msg.block, new Uint8Array(msg.bytes));
+      else throw new Error(`report helper thread failed: ${msg.error}`);
+    }
+  };
+  const helperPrints = (b: number): boolean => start >= 0 && b >= start && (b - start) % 2 === 0;
+  const printed = (b: number): boolean => {
+    if (start < 0) {
+      poll();
+      if (ready) {
+        start = b + 1;
+        port.postMessage({start});
+      }
+    }
+    return !helperPrints(b);
+  };
+  let written = 0;
+  const wrote = (n: number): void => {
+    written = n;
+    Atomics.store(signal, 0, n);
+    Atomics.notify(signal, 0);
+  };
+  /** Write the helper's blocks before block `end`. */
+  const flush = (end: number): boolean => {
+    for (; written < end; wrote(written + 1)) {
+      let bytes = received.get(written);
+      let waitedMs = 0;
+      while (bytes === undefined) {
+        const seen = Atomics.load(signal, 1);
+        poll();
+        bytes = received.get(written);
+        if (bytes !== undefined) break;
+        if (waitedMs >= HELPER_TIMEOUT_MS) throw new Error('report helper thread stopped');
+        const tw = performance.now();
+        if (Atomics.wait(signal, 1, seen, 100) === 'timed-out') waitedMs += 100;
+        DBG.wait += performance.now() - tw;
+      }
+      received.delete(written);
+      if (!out.writeBytes(bytes)) return false;
+    }
+    return true;
+  };
+  for (const [b, text] of report.blocks(BLOCK_EVENTS, printed)) {
+    if (!flush(b) || !out.write(text)) return false;
+    wrote(b + 1);
+  }
+  const r = flush(Math.ceil(report.events / BLOCK_EVENTS));
+  process.stderr.write(`wait ${DBG.wait.toFixed(0)} start ${start} blocks ${Math.ceil(report.events / BLOCK_EVENTS)} t ${performance.now().toFixed(0)}\n`);
+  return r;
+}
+const DBG = {wait: 0};
+
+/** The helper thread: print the blocks the main thread leaves to it. */
+async function helperMain(job: HelperJob): Promise<void> {
+  const {port} = job;
+  const signal = new Int32Array(job.signal);
+  const post = (msg: HelperMessage, transfer: ArrayBuffer[] = []): void => {
+    port.postMessage(msg, transfer);
+    Atomics.add(signal, 1, 1);
+    Atomics.notify(signal, 1);
+  };
+  try {
+    installNativeZstd();
+    const src = FileByteSource.open(job.file);
+    try {
+      const report = new TraceReport(readTraceDat(src), {cpus: job.cpus, filters: job.filters});
+      const started = new Promise<number>((resolve) => {
+        port.once('message', (m: {start: number}) => resolve(m.start));
+      });
+      post({ready: true});
+      const start = await started;
+      const t0 = performance.now(); let tw = 0;
+      const mine = (b: number): boolean => {
+        if (b < start || (b - start) % 2 !== 0) return false;
+        for (let w = Atomics.load(signal, 0); b - w > AHEAD_BLOCKS; w = Atomics.load(signal, 0))
+          { const a = performance.now(); Atomics.wait(signal, 0, w, 100); tw += performance.now() - a; }
+        return true;
+      };
+      for (const [b, text] of report.blocks(BLOCK_EVENTS, mine)) {
+        const buf = Buffer.allocUnsafeSlow(Buffer.byteLength(text));
+        buf.write(text);
+        post({block: b, bytes: buf.buffer as ArrayBuffer}, [buf.buffer as ArrayBuffer]);
+      }
+      process.stderr.write(`helper total ${(performance.now() - t0).toFixed(0)} waited ${tw.toFixed(0)}\n`);
+    } finally {
+      src.close();
+    }
+  } catch (e) {
+    post({error: e instanceof Error ? e.message : String(e)});
+  } finally {
+    port.close();
+  }
+}
+
+if (!isMainThread && (workerData as HelperJob | undefined)?.kind === 'ringside-report-helper') {
+  void helperMain(workerData as HelperJob);
+}
+
 export async function reportCommand(args: string[]): Promise<number> {
   const parsed = parseReportArgs(args);
   if (parsed === 'help') {
@@ -173,8 +368,17 @@ export async function reportCommand(args: string[]): Promise<number> {
       filters: parsed.filters,
     });
     if (!out.write(report.header())) return 0;
-    for (const chunk of report.chunks()) {
-      if (!out.write(chunk)) return 0;
+    const helper = fileSize(parsed.file) >= PARALLEL_MIN_BYTES ? startHelper(parsed) : undefined;
+    if (helper) {
+      try {
+        if (!printShared(report, helper, out)) return 0;
+      } finally {
+        void helper.worker.terminate();
+      }
+    } else {
+      for (const chunk of report.chunks()) {
+        if (!out.write(chunk)) return 0;
+      }
     }
     const it = report.iterator;
     if (it.errorCount > 0) {

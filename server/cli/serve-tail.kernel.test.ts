@@ -144,4 +144,38 @@ describeKernel('serve → tail on the live kernel (mmap)', () => {
         `MISSED stored ${l.missedStoredEvents}, skipped sub-buffers (derived) ${l.skippedSubbufsDerived}`,
     );
   });
+
+  it('tail merges two busy CPUs in timestamp order, also when one pauses longer than 500 ms', async () => {
+    const {serve, dir} = await serveMmap(4096);
+    const stamps: number[] = [];
+    const cpus: number[] = [];
+    const ac = new AbortController();
+    const tail = runTail(
+      {source: 'auto', events: [], url: serve.url, help: false},
+      {
+        write: (t) => {
+          for (const m of t.matchAll(/\[(\d{3})\] +(\d+\.\d+): +raw_data:/g)) {
+            cpus.push(Number(m[1]));
+            stamps.push(Number(m[2]));
+          }
+        },
+        err: () => {},
+        signal: ac.signal,
+      },
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    // cpu0 writes steadily; cpu1 writes bursts with 700 ms silences in between.
+    const [a, b] = await Promise.all([
+      writeMarkers(dir, {cpu: 0, count: 4000, perMs: 2}),
+      writeMarkers(dir, {cpu: 1, count: 400, first: 1 << 24, perMs: 100, intervalMs: 700}),
+    ]);
+    expect(a.errors + b.errors).toBe(0);
+    await until(() => stamps.length >= 4400, 20_000, `lines (${stamps.length}/4400)`);
+    ac.abort();
+    await tail;
+    expect(stamps.length).toBe(4400);
+    expect(new Set(cpus)).toEqual(new Set([0, 1]));
+    const back = stamps.findIndex((t, i) => i > 0 && t < stamps[i - 1]);
+    expect(back).toBe(-1);
+  });
 });

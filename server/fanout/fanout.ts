@@ -299,7 +299,9 @@ export class Fanout {
     if (!actions.includes(req.action) || !this.source.control) {
       const m = this.metadata;
       const attachedWouldAllow =
-        !this.opts.allowControlAttached && (this.source.controlActions?.(true).length ?? 0) > 0;
+        !this.opts.allowControlAttached &&
+        actions.length === 0 &&
+        (this.source.controlActions?.(true).length ?? 0) > 0;
       const why =
         m.instance === ''
           ? 'the server is attached to the top level, which is never changed'
