@@ -150,7 +150,7 @@ async function stream(
   removeInstance(instance);
   // The printed time is truncated to µs: add half a µs so the estimate is unbiased.
   return summarize(
-    'stream',
+    bp0 ? 'stream-bp0' : 'stream',
     load,
     ns.map((x) => x - 500),
   );

@@ -15,7 +15,7 @@ import type {
   WindowSummary,
   WorkerApi,
 } from '../../worker/api.ts';
-import type {TimelineTrack, Viewport} from '../model/types.ts';
+import {emptyTrack, type TimelineTrack, type Viewport} from '../model/types.ts';
 import type {SourceInfo, SourceKindName} from '../store/connection-slice.ts';
 import type {EventFilters} from '../store/filter-slice.ts';
 import type {CpuStatsView} from '../store/stats-slice.ts';
@@ -251,32 +251,7 @@ export class WorkerBackend implements DashboardBackend {
     for (const [pid, comm] of lod.comms) this.comms.set(pid, comm);
     this.typeNames = lod.typeNames;
     const t = lod.tracks.find((x) => x.cpu === cpu);
-    if (!t) {
-      return {
-        cpu,
-        slices: {
-          length: 0,
-          startNs: new Float64Array(0),
-          endNs: new Float64Array(0),
-          pid: new Int32Array(0),
-        },
-        events: {
-          length: 0,
-          tsNs: new Float64Array(0),
-          type: new Int32Array(0),
-          id: new Float64Array(0),
-        },
-        lost: {length: 0, tsNs: new Float64Array(0), count: new Float64Array(0)},
-        swaps: {
-          length: 0,
-          tsNs: new Float64Array(0),
-          subbufId: new Int32Array(0),
-          skipped: new Int32Array(0),
-        },
-        typeNames: lod.typeNames,
-        comms: this.comms,
-      };
-    }
+    if (!t) return {...emptyTrack(cpu), typeNames: lod.typeNames, comms: this.comms};
     this.swaps.noteSkips(cpu, t.swaps.subbufId, t.swaps.skipped, t.swaps.length);
     return {
       cpu,
