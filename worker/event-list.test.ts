@@ -3,7 +3,8 @@ import type {EventFilter} from './event-list.ts';
 import {eventRef} from './event-ref.ts';
 import type {DecodedPage} from './page-sink.ts';
 import {Session} from './session.ts';
-import {captureMetadata, capturePages, interleave, seededRandom} from './testing/capture-pages.ts';
+import {captureMetadata, capturePages, interleave} from './testing/capture-pages.ts';
+import {seededRandom} from '../core/seeded-random.ts';
 
 const cpu0 = capturePages('mixed-cpu0.raw', 0);
 const cpu1 = capturePages('mixed-cpu1.raw', 1);

@@ -5,7 +5,8 @@ import type {DecodedPage} from './page-sink.ts';
 import {X86_64_4K} from '../core/page-layout.ts';
 import {buildSubbuf, payload} from '../core/testing/page-builder.ts';
 import {bigTracePages} from './testing/big-trace.ts';
-import {capturePages, decodePage, interleave, seededRandom} from './testing/capture-pages.ts';
+import {capturePages, decodePage, interleave} from './testing/capture-pages.ts';
+import {seededRandom} from '../core/seeded-random.ts';
 
 /** The obvious slow implementation: counts by (cpu, common_type) straight from page bytes. */
 function slowCounts(pages: DecodedPage[]): Map<string, number> {

@@ -3,7 +3,8 @@ import {CommTable} from './comm-table.ts';
 import type {DecodedPage} from './page-sink.ts';
 import {schedSchema} from './sched-schema.ts';
 import {SchedView, WaitKind, type SchedData} from './sched-view.ts';
-import {capturePages, interleave, seededRandom} from './testing/capture-pages.ts';
+import {capturePages, interleave} from './testing/capture-pages.ts';
+import {seededRandom} from '../core/seeded-random.ts';
 import {fixtureRegistry, schedPages} from './testing/sched-pages.ts';
 
 const SCRIPT = `

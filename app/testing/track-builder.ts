@@ -3,6 +3,7 @@
  * (dense tests and the perf bench), in the spirit of Firefox's `getProfileFromTextSamples`.
  */
 import type {TimelineTrack} from '../model/types.ts';
+import {seededRandom} from '../../core/seeded-random.ts';
 
 export interface TrackSpec {
   cpu?: number;
@@ -50,18 +51,6 @@ export function buildTrack(spec: TrackSpec): TimelineTrack {
     },
     typeNames: spec.typeNames ?? ['sched_switch', 'sched_wakeup', 'irq_handler_entry', 'print'],
     comms: new Map(spec.comms ?? []),
-  };
-}
-
-/** Mulberry32: small, seeded, good enough for synthetic workloads. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
 

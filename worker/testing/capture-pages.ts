@@ -75,18 +75,6 @@ export function decodePage(
   };
 }
 
-/** Mulberry32: small, seeded. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Interleave per-CPU page lists in a random order that keeps each CPU's own order. */
 export function interleave(lists: DecodedPage[][], rnd: () => number): DecodedPage[] {
   const idx = lists.map(() => 0);

@@ -12,6 +12,7 @@ import {decodeSubbuf, EventColumns} from '../../core/subbuffer.ts';
 import type {SourceMetadata} from '../../server/sources/source.ts';
 import {SimSource} from '../../server/sources/sim/sim-source.ts';
 import type {DecodedPage} from '../page-sink.ts';
+import {seededRandom as rng} from '../../core/seeded-random.ts';
 
 export interface SimFeedOptions {
   seed: number;
@@ -38,18 +39,6 @@ export interface SimSink {
 export function fakeWall(startMs = 0): {now: () => number; advance(ms: number): void} {
   let t = startMs;
   return {now: () => t, advance: (ms) => void (t += ms)};
-}
-
-/** Deterministic PRNG (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** Run the sim for `simMs` and feed everything to `sink`. Returns the pages fed (owned). */

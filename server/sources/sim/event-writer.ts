@@ -6,7 +6,7 @@
 import type {EventLayout} from './format-offsets.ts';
 import {fieldOffset} from './format-offsets.ts';
 import type {CpuRingBuffer} from './ring-buffer-model.ts';
-import type {Rng} from './rng.ts';
+import type {Rng} from '../../../core/seeded-random.ts';
 
 /** common_flags bits (include/linux/trace_events.h). */
 export const FLAG_IRQS_OFF = 0x01;

@@ -19,7 +19,7 @@ import {
   tracefsRequirement,
 } from '../../testing/kernel-gate.ts';
 import {CpuRingBuffer, nrPagesForBufferKb} from './ring-buffer-model.ts';
-import {Rng} from './rng.ts';
+import {Rng} from '../../../core/seeded-random.ts';
 import {runScriptOnModel} from './testing/probe-script.ts';
 
 const PROBE_SRC = fileURLToPath(new URL('./testing/rb-probe.c', import.meta.url));

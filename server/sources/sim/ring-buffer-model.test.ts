@@ -3,7 +3,7 @@ import {parseMetaPage, unreadEvents} from '../../../core/meta-page.ts';
 import {layoutFor} from '../../../core/page-layout.ts';
 import {decodeSubbuf, EventColumns, readSubbufHeader} from '../../../core/subbuffer.ts';
 import {CpuRingBuffer, eventLength, nrPagesForBufferKb} from './ring-buffer-model.ts';
-import {Rng} from './rng.ts';
+import {Rng} from '../../../core/seeded-random.ts';
 
 /** A payload that names itself: u32 sequence number, then its length, then filler. */
 function payload(seq: number, len: number): Uint8Array {

@@ -12,7 +12,7 @@
  */
 import type {CpuRingBuffer} from './ring-buffer-model.ts';
 import {bundledFormats} from './format-offsets.ts';
-import {Rng} from './rng.ts';
+import {Rng} from '../../../core/seeded-random.ts';
 import type {SimTask} from './tasks.ts';
 import {makeTasks} from './tasks.ts';
 import {EventWriter, HRTIMER_WAKEUP_FN, TICK_FN} from './event-writer.ts';
