@@ -19,6 +19,7 @@ import {
   TRACEFS,
   installCleanup,
   removeInstance,
+  killGroup,
   signalChild,
   trackChild,
   trackInstance,
@@ -144,6 +145,7 @@ async function stream(
     c.on('exit', () => {
       clearTimeout(soft);
       clearTimeout(hard);
+      killGroup(c); // recorders that outlived trace-cmd would keep the instance busy
       resolve();
     });
   });

@@ -11,7 +11,7 @@
  * npm run bench zero-loss [--secs S] [--rates 100k,250k,…] [--all-rates 100k,…] [--tools a,b]
  */
 import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs';
-import {cpus, tmpdir} from 'node:os';
+import {cpus, loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {installCleanup} from './lib/cleanup.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
@@ -195,6 +195,8 @@ interface Step {
   writers: Writer[];
   targetRate: number;
   runs: ToolRun[];
+  /** 1-minute load average when the step started (the machine is shared). */
+  loadavg?: number;
 }
 
 function summarize(steps: Step[], tools: ToolName[], series: string) {
@@ -262,11 +264,12 @@ export const zeroLossBench = {
     console.log(
       'lost % of written ids @ rate markgen achieved during that run (ids written/s, all writers)',
     );
-    console.log(`step       ${tools.map((x) => x.padStart(22)).join('')}`);
+    console.log(`step       ${tools.map((x) => x.padStart(22)).join('')}   (1-min load average)`);
     try {
       for (const p of plan) {
         console.log(`-- ${p.series}`);
         for (const step of p.steps) {
+          step.loadavg = loadavg()[0];
           for (const tool of tools) {
             const run =
               tool === 'ringside' || tool === 'ringside-w1024'
@@ -276,14 +279,10 @@ export const zeroLossBench = {
               console.error(`  ${tool}: ${run.backwards} ids out of order/duplicated`);
             step.runs.push(run);
           }
+          const cell = (r: ToolRun) =>
+            `${r.watchdog ? '*' : ''}${r.stall ? '!' : ''}${r.lostPct.toFixed(2)}% @${fmtRate(achieved(r))}`;
           console.log(
-            `${step.label.padEnd(11)}${step.runs
-              .map((r) =>
-                `${r.watchdog ? '*' : ''}${r.lostPct.toFixed(2)}% @${fmtRate(achieved(r))}`.padStart(
-                  22,
-                ),
-              )
-              .join('')}`,
+            `${step.label.padEnd(11)}${step.runs.map((r) => cell(r).padStart(22)).join('')}   load ${step.loadavg.toFixed(1)}`,
           );
           for (const rs of step.runs) {
             const l = rs.ringsideLoss;
@@ -301,6 +300,9 @@ export const zeroLossBench = {
     }
     console.log(
       '* trace-cmd did not exit when its command ended; stopped with SIGINT after secs+8 s',
+    );
+    console.log(
+      '! ringside: nothing delivered 1 s into the run (server thread states in the JSON)',
     );
     const best = plan.map((p) => ({series: p.series, best: summarize(p.steps, tools, p.series)}));
     console.log(`\nwhole bench: ${((performance.now() - t0) / 1000).toFixed(0)} s`);

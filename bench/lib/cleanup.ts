@@ -64,6 +64,16 @@ export function signalChild(c: ChildProcess, sig: NodeJS.Signals): void {
   }
 }
 
+/** SIGKILL what is left of the process group a child we started leads (after it exited). */
+export function killGroup(c: ChildProcess): void {
+  if (!c.pid || !leaders.has(c)) return;
+  try {
+    process.kill(-c.pid, 'SIGKILL');
+  } catch {
+    // no process left in the group
+  }
+}
+
 export function cleanupNow(): void {
   for (const c of children) {
     if (c.exitCode === null && c.pid) {

@@ -10,7 +10,14 @@ import {fileURLToPath} from 'node:url';
 import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {CpuEventStream} from '../../core/tracedat/event-iterator.ts';
 import {FileByteSource} from '../../server/sources/replay-source.ts';
-import {signalChild, trackChild, trackInstance, removeInstance, TRACEFS} from './cleanup.ts';
+import {
+  killGroup,
+  signalChild,
+  trackChild,
+  trackInstance,
+  removeInstance,
+  TRACEFS,
+} from './cleanup.ts';
 
 export const BUILD = fileURLToPath(new URL('../build/', import.meta.url));
 const TOOLS = process.env.RINGSIDE_TOOLS ?? '/work/shared/tools';
@@ -221,7 +228,9 @@ export function runTraceCmd(
       spawn('trace-cmd', args, {
         env: {...process.env, LD_PRELOAD: t.shim},
         stdio: ['ignore', fd, 'pipe'],
+        detached: true, // own process group: the watchdog stops trace-cmd and its recorders
       }),
+      true,
     );
     let stderr = '';
     c.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -236,6 +245,8 @@ export function runTraceCmd(
     c.on('exit', (code) => {
       clearTimeout(soft);
       clearTimeout(hard);
+      // A recorder that outlived its parent keeps the instance busy: end the whole group.
+      if (watchdog) killGroup(c);
       closeSync(fd);
       removeInstance(instance);
       if (code !== 0 && !watchdog) {

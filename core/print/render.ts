@@ -38,6 +38,8 @@ interface Program {
   handler: ReplaceHandler | undefined;
   /** Plugin that prints a prefix before the normal text (plugin_kmem). */
   prefix: boolean;
+  /** The text cannot end with a newline (its last segment is a number or other text). */
+  endsPlain: boolean;
   /** Whether the text can hold a NUL (then it is cut there, as C's trace_seq would). */
   mayNul: boolean;
 }
@@ -72,6 +74,10 @@ export class EventRenderer {
 
   private readonly plugins: boolean;
   private readonly trimNewline: boolean;
+  /** Whether the text being rendered cannot end with a newline (set by renderInfo). */
+  private lastEndsPlain = false;
+  /** render() never returns text ending with a newline (see RendererOptions.trimNewline). */
+  readonly trimsNewline: boolean;
 
   constructor(
     private readonly registry: EventRegistry,
@@ -80,6 +86,7 @@ export class EventRenderer {
     this.ctx = new EvalContext(registry, registry.longSize);
     this.plugins = opts.plugins ?? true;
     this.trimNewline = opts.trimNewline ?? true;
+    this.trimsNewline = this.trimNewline;
   }
 
   /** Text of one event. `payloadOffset`/`payloadLen` delimit the record (from common_type). */
@@ -90,7 +97,8 @@ export class EventRenderer {
     payloadLen: number,
   ): string {
     const text = this.renderInfo(format, bytes, payloadOffset, payloadLen);
-    return this.trimNewline && text.endsWith('\n') ? text.slice(0, -1) : text;
+    if (!this.trimNewline || this.lastEndsPlain) return text;
+    return text.endsWith('\n') ? text.slice(0, -1) : text;
   }
 
   private renderInfo(
@@ -100,6 +108,7 @@ export class EventRenderer {
     payloadLen: number,
   ): string {
     const prog = this.program(format);
+    this.lastEndsPlain = prog.endsPlain && prog.handler === undefined;
     const c = this.ctx;
     c.setRecord(bytes, payloadOffset, payloadLen);
     let head = '';
@@ -142,6 +151,14 @@ export class EventRenderer {
     }
     // (plugin_kmem's prefix is a kallsyms name: never a NUL)
     p.mayNul = p.handler !== undefined || p.segs.some(segmentMayNul);
+    const last = p.segs[p.segs.length - 1];
+    p.endsPlain =
+      !p.mayNul &&
+      p.failed === undefined &&
+      !p.isBprint &&
+      last !== undefined &&
+      ((last.kind === 'text' && last.text.length > 0 && !last.text.endsWith('\n')) ||
+        (last.kind === 'digit' && last.spec?.conv !== 'c'));
     if (p.failed !== undefined) this.failures.set(`${format.system}:${format.name}`, p.failed);
     this.programs.set(format.id, p);
     return p;
@@ -310,10 +327,20 @@ export function compile(format: EventFormat, longSize: number): Program {
         isBprint,
         handler: undefined,
         prefix: false,
+        endsPlain: false,
         mayNul: true,
       };
     const {segs, failed} = buildSegments(parsed.format, args);
-    return {format, segs, failed, isBprint, handler: undefined, prefix: false, mayNul: true};
+    return {
+      format,
+      segs,
+      failed,
+      isBprint,
+      handler: undefined,
+      prefix: false,
+      endsPlain: false,
+      mayNul: true,
+    };
   } catch (e) {
     if (!isDecodeError(e)) throw e;
     return {
@@ -323,6 +350,7 @@ export function compile(format: EventFormat, longSize: number): Program {
       isBprint,
       handler: undefined,
       prefix: false,
+      endsPlain: false,
       mayNul: true,
     };
   }

@@ -24,10 +24,14 @@ export class CommLearningRenderer implements InfoRenderer {
   readonly learned = new Map<number, string>();
   private readonly plans = new WeakMap<EventFormat, [FieldDef, FieldDef][] | null>();
 
+  readonly trimsNewline: boolean;
+
   constructor(
     private readonly registry: EventRegistry,
     private readonly base: InfoRenderer,
-  ) {}
+  ) {
+    this.trimsNewline = base.trimsNewline === true;
+  }
 
   comm(pid: number): string | undefined {
     return this.registry.comm(pid) ?? this.learned.get(pid);

@@ -19,6 +19,8 @@ import type {EventRegistry} from '../format/event-registry.ts';
 /** What the formatter needs from core/print's EventRenderer (or the plugin layer over it). */
 export interface InfoRenderer {
   render(format: EventFormat, bytes: Uint8Array, payloadOffset: number, payloadLen: number): string;
+  /** True when render() already drops a trailing newline (then the formatter need not look). */
+  readonly trimsNewline?: boolean;
   /** Comm of a pid including comms learned while rendering (libtraceevent plugins). */
   comm?(pid: number): string | undefined;
 }
@@ -153,7 +155,7 @@ export class ReportFormatter {
     // The comm column is printed before the info, which may teach new comms (sched plugin).
     const commPid = this.commPid(pid);
     let info = this.renderer.render(format, bytes, payloadOffset, payloadLen);
-    if (info.length > 0 && info.charCodeAt(info.length - 1) === 10) info = info.slice(0, -1);
+    if (this.renderer.trimsNewline !== true && info.endsWith('\n')) info = info.slice(0, -1);
     let nameText = this.nameTexts.get(format);
     if (nameText === undefined) {
       const name = format.name;

@@ -274,9 +274,7 @@ function printShared(report: TraceReport, helper: Helper, out: StdoutWriter): bo
         bytes = received.get(written);
         if (bytes !== undefined) break;
         if (waitedMs >= HELPER_TIMEOUT_MS) throw new Error('report helper thread stopped');
-        const tw = performance.now();
         if (Atomics.wait(signal, 1, seen, 100) === 'timed-out') waitedMs += 100;
-        DBG.wait += performance.now() - tw;
       }
       received.delete(written);
       if (!out.writeBytes(bytes)) return false;
@@ -287,11 +285,8 @@ function printShared(report: TraceReport, helper: Helper, out: StdoutWriter): bo
     if (!flush(b) || !out.write(text)) return false;
     wrote(b + 1);
   }
-  const r = flush(Math.ceil(report.events / BLOCK_EVENTS));
-  process.stderr.write(`wait ${DBG.wait.toFixed(0)} start ${start} blocks ${Math.ceil(report.events / BLOCK_EVENTS)} t ${performance.now().toFixed(0)}\n`);
-  return r;
+  return flush(Math.ceil(report.events / BLOCK_EVENTS));
 }
-const DBG = {wait: 0};
 
 /** The helper thread: print the blocks the main thread leaves to it. */
 async function helperMain(job: HelperJob): Promise<void> {
@@ -312,11 +307,10 @@ async function helperMain(job: HelperJob): Promise<void> {
       });
       post({ready: true});
       const start = await started;
-      const t0 = performance.now(); let tw = 0;
       const mine = (b: number): boolean => {
         if (b < start || (b - start) % 2 !== 0) return false;
         for (let w = Atomics.load(signal, 0); b - w > AHEAD_BLOCKS; w = Atomics.load(signal, 0))
-          { const a = performance.now(); Atomics.wait(signal, 0, w, 100); tw += performance.now() - a; }
+          Atomics.wait(signal, 0, w, 100);
         return true;
       };
       for (const [b, text] of report.blocks(BLOCK_EVENTS, mine)) {
@@ -324,7 +318,6 @@ async function helperMain(job: HelperJob): Promise<void> {
         buf.write(text);
         post({block: b, bytes: buf.buffer as ArrayBuffer}, [buf.buffer as ArrayBuffer]);
       }
-      process.stderr.write(`helper total ${(performance.now() - t0).toFixed(0)} waited ${tw.toFixed(0)}\n`);
     } finally {
       src.close();
     }

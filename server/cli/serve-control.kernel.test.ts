@@ -15,6 +15,7 @@ import {
 import {ReaderLoop} from '../../worker/reader-loop.ts';
 import {until} from '../fanout/testing/spy-source.ts';
 import {MmapSource} from '../sources/mmap/mmap-source.ts';
+import {ReadSource} from '../sources/read-source.ts';
 import {CHECK_XOR, writeMarkers} from '../sources/mmap/testing/markers.ts';
 import type {SourceOptions} from '../sources/source.ts';
 import {TRACEFS, describeKernel} from '../testing/kernel-gate.ts';
@@ -41,13 +42,14 @@ afterAll(() => {
 
 const BASE = ['--source', 'mmap', '--port', '0', '--no-open', '--no-build'];
 
-async function serve(extra: string[], ownName?: string): Promise<ServeHandle> {
+async function serve(extra: string[], ownName?: string, read = false): Promise<ServeHandle> {
+  const extras = ownName ? {ownInstanceName: ownName} : {};
   const h = await startServe(
     parseServeArgs([...BASE, ...extra]),
     () => {},
     async (o: SourceOptions) => ({
-      source: new MmapSource(o, ownName ? {ownInstanceName: ownName} : {}),
-      reason: 'mmap: test',
+      source: read ? new ReadSource(o, extras) : new MmapSource(o, extras),
+      reason: read ? 'read: test' : 'mmap: test',
     }),
   );
   running.push(h);
@@ -199,7 +201,11 @@ describeKernel('serve on the live kernel: overrun baseline, CONTROL, notices', (
     const dir = (h.source as MmapSource).instanceDir!;
     const c = connect(h);
     await until(() => c.metadata.length === 1, 5000, 'METADATA');
-    expect(c.loop.session).toMatchObject({tracingOn: true, sourceReason: 'mmap: test'});
+    expect(c.loop.session).toMatchObject({
+      tracingOn: true,
+      sourceReason: 'mmap: test',
+      sourceReasonCode: 'explicit',
+    });
     expect(c.loop.session!.server.controlActions).toEqual([
       'enable-event',
       'disable-event',
@@ -280,6 +286,28 @@ describeKernel('serve on the live kernel: overrun baseline, CONTROL, notices', (
     await until(() => c.notices.some((n) => n.kind === 'tracing-off'), 5000, 'tracing-off notice');
     writeFileSync(`${dir}/tracing_on`, '1');
     await until(() => c.notices.some((n) => n.kind === 'tracing-on'), 5000, 'tracing-on notice');
+    c.conn.stop();
+  });
+
+  it('read() source: buffer-size works (nothing is mapped)', async () => {
+    const own = `ringside-test-ctl4-${serial++}-${process.pid}`;
+    const h = await serve(
+      ['-e', 'ftrace:raw_data', '--buffer-kb', '64', '--allow-control'],
+      own,
+      true,
+    );
+    const dir = (h.source as ReadSource).instanceDir!;
+    const c = connect(h);
+    await until(() => c.loop.session !== undefined, 5000, 'hello');
+    expect(c.loop.session!.server.controlActions).toContain('buffer-size');
+    const a = await answer(c, c.conn.control({action: 'buffer-size', args: {kb: 128}})!);
+    expect(a).toMatchObject({kind: 'control-ok'});
+    const now = Number(readFileSync(`${dir}/buffer_size_kb`, 'utf8').trim());
+    expect(now).toBeGreaterThanOrEqual(128); // rounded up to whole sub-buffers
+    expect(now).toBeLessThan(140);
+    expect(a.message).toMatch(new RegExp(`buffer_size_kb is ${now}`));
+    const bad = await answer(c, c.conn.control({action: 'buffer-size', args: {kb: 0}})!);
+    expect(bad.kind).toBe('control-failed');
     c.conn.stop();
   });
 });

@@ -23,7 +23,6 @@ import {randomBytes} from 'node:crypto';
 import {isDecodeError} from '../../core/errors.ts';
 import {decodeClientFrame} from '../../core/protocol-decode.ts';
 import {
-  CONTROL_ACTIONS,
   FrameType,
   MAX_CLIENT_FRAME_BYTES,
   PROTOCOL_VERSION,
@@ -41,9 +40,14 @@ import {
   type SourceReasonCode,
   type WireMetadata,
 } from '../../core/protocol.ts';
-import {MAPPED_RESIZE_REFUSAL} from '../sources/instance-control.ts';
 import type {SourceMetadata, TraceSource} from '../sources/source.ts';
 import {ClientQueue, type FrameSink, type WindowOptions} from './client-queue.ts';
+import {
+  allowedControlActions,
+  controlDenial,
+  controlTag,
+  type ControlPolicy,
+} from './control-gate.ts';
 
 export interface FanoutOptions extends Partial<WindowOptions> {
   /** `--allow-control`: CONTROL may change the source's own instance. */
@@ -145,11 +149,16 @@ export class Fanout {
     this.tracingOn = metadata.tracingOn;
   }
 
+  private policy(): ControlPolicy {
+    return {
+      allowControl: this.opts.allowControl ?? false,
+      allowControlAttached: this.opts.allowControlAttached ?? false,
+    };
+  }
+
   /** CONTROL actions honoured here: none without allowControl or a controllable source. */
   controlActions(): string[] {
-    if (!this.opts.allowControl) return [];
-    const list = this.source.controlActions?.(this.opts.allowControlAttached ?? false) ?? [];
-    return list.filter((a) => (CONTROL_ACTIONS as readonly string[]).includes(a));
+    return allowedControlActions(this.source, this.policy());
   }
 
   get clientCount(): number {
@@ -283,34 +292,12 @@ export class Fanout {
    * METADATA generation for everyone.
    */
   private async control(c: Client, req: ControlRequest): Promise<void> {
-    const tag = `${req.id !== undefined ? `#${req.id.slice(0, 64)} ` : ''}${req.action.slice(0, 64)}`;
+    const tag = controlTag(req);
     const answer = (kind: NoticeKind, text: string) =>
       c.queue.sendUrgent(encodeNotice(kind, -1, `${tag}: ${text}`));
-    if (!(CONTROL_ACTIONS as readonly string[]).includes(req.action)) {
-      return answer('control-denied', `unknown action (known: ${CONTROL_ACTIONS.join(', ')})`);
-    }
-    if (!this.opts.allowControl) {
-      return answer(
-        'control-denied',
-        'control is not allowed (start the server with --allow-control)',
-      );
-    }
-    const actions = this.controlActions();
-    if (!actions.includes(req.action) || !this.source.control) {
-      const m = this.metadata;
-      const attachedWouldAllow =
-        !this.opts.allowControlAttached &&
-        actions.length === 0 &&
-        (this.source.controlActions?.(true).length ?? 0) > 0;
-      const why =
-        m.instance === ''
-          ? 'the server is attached to the top level, which is never changed'
-          : attachedWouldAllow
-            ? `instance '${m.instance ?? '?'}' is not the server's own (allow it with --allow-control-attached)`
-            : req.action === 'buffer-size' && m.kind === 'mmap'
-              ? MAPPED_RESIZE_REFUSAL
-              : `not available with the ${m.kind} source`;
-      return answer('control-denied', why);
+    const denied = controlDenial(req, this.source, this.metadata, this.policy());
+    if (denied !== undefined || !this.source.control) {
+      return answer('control-denied', denied ?? 'not available');
     }
     let r;
     try {

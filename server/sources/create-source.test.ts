@@ -12,6 +12,7 @@ describe('createSource', () => {
     const m = await createSource({source: 'mmap', events: []});
     expect(m.source).toBeInstanceOf(MmapSource);
     expect(m.reason).toBe('mmap: requested');
+    expect(m.code).toBe('explicit');
     const r = await createSource({source: 'read', events: []});
     expect(r.source).toBeInstanceOf(ReadSource);
   });
@@ -38,6 +39,7 @@ describe('createSource', () => {
         const s = await p;
         expect(s.source.kind).toBe('sim');
         expect(s.reason).toMatch(/^sim: tracefs not found at \/nonexistent\/tracefs/);
+        expect(s.code).toBe('no-tracefs');
         expect(lines[0]).toMatch(/^source sim:/);
       } else {
         // Without the sim module only the failing import can be checked.
@@ -55,6 +57,7 @@ describeKernel('createSource on the live kernel', () => {
     const s = await createSource({source: 'auto', events: []});
     expect(s.source).toBeInstanceOf(MmapSource);
     expect(s.reason).toMatch(/^mmap: tracefs at \/\S+, kernel \d+\.\d+$/);
+    expect(s.code).toBe('ok');
     // The probe instance is gone again and the source has not opened anything yet.
     const mine = readdirSync(`${TRACEFS}/instances`).filter((n) =>
       n.startsWith(`ringside-${process.pid}`),

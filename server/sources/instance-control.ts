@@ -125,7 +125,12 @@ export function runInstanceControl(
           return fail(`args.kb must be an integer 1..${MAX_CONTROL_BUFFER_KB}`);
         if (mapped) return fail(MAPPED_RESIZE_REFUSAL);
         inst.write('buffer_size_kb', String(kb));
-        return {ok: true, message: `buffer_size_kb is ${kb}`};
+        // The kernel rounds up to whole sub-buffers: say what it made of it.
+        const now = inst.read('buffer_size_kb').trim();
+        return {
+          ok: true,
+          message: `buffer_size_kb is ${now}${now === String(kb) ? '' : ` (asked ${kb})`}`,
+        };
       }
       default:
         return fail(`unknown action '${req.action}'`);
