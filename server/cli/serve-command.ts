@@ -7,7 +7,7 @@
  * `http://HOST:PORT/?token=TOKEN`, which is what `ringside tail URL` and tests parse.
  */
 import {spawn, spawnSync} from 'node:child_process';
-import {readFileSync} from 'node:fs';
+import {readFileSync, readdirSync, statSync, type Dirent} from 'node:fs';
 import {dirname, join} from 'node:path';
 import {fileURLToPath} from 'node:url';
 import {Fanout} from '../fanout/fanout.ts';
@@ -41,16 +41,53 @@ export interface ServeHandle {
   stop(): Promise<void>;
 }
 
-/** Build the UI if it is missing; false when that did not work (the server then says how). */
+/** Folders whose sources end up in the built UI. */
+const UI_SOURCE_DIRS = ['app', 'worker', 'core', 'public'];
+
+/** Newest modification time of any file below `dir` (0 when it does not exist). */
+function newestMtimeMs(dir: string): number {
+  let newest = 0;
+  let entries: Dirent[];
+  try {
+    entries = readdirSync(dir, {withFileTypes: true});
+  } catch {
+    return 0;
+  }
+  for (const e of entries) {
+    const path = join(dir, e.name);
+    if (e.isDirectory()) {
+      if (e.name !== 'node_modules' && e.name !== 'fixtures')
+        newest = Math.max(newest, newestMtimeMs(path));
+    } else {
+      newest = Math.max(newest, statSync(path).mtimeMs);
+    }
+  }
+  return newest;
+}
+
+/** Why the UI needs building: missing, or older than its sources (after a `git pull`). */
+export function uiBuildReason(distDir = DIST_DIR, root = REPO_ROOT): string | undefined {
+  if (!hasBuiltUi(distDir)) return 'dist/index.html is missing';
+  const built = statSync(join(distDir, 'index.html')).mtimeMs;
+  const newest = Math.max(...UI_SOURCE_DIRS.map((d) => newestMtimeMs(join(root, d))));
+  return newest > built ? 'dist/ is older than the UI sources' : undefined;
+}
+
+/** Build the UI if it is missing or stale; false when that did not work (the page says how). */
 export function ensureUi(log: (line: string) => void): boolean {
-  if (hasBuiltUi(DIST_DIR)) return true;
-  log('dist/index.html is missing: building the UI with `npx vite build` …');
+  const why = uiBuildReason();
+  if (!why) return true;
+  log(`${why}: building the UI with \`npx vite build\` …`);
   const r = spawnSync('npx', ['vite', 'build'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 2, 2], // keep stdout for the URL line
     timeout: 300_000,
   });
   if (r.status === 0 && hasBuiltUi(DIST_DIR)) return true;
+  if (hasBuiltUi(DIST_DIR)) {
+    log('building the UI failed: serving the previous build (run `npm run build` to see why)');
+    return true;
+  }
   log('building the UI failed: the page will say to run `npm run build`');
   return false;
 }
