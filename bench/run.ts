@@ -11,11 +11,11 @@ interface Bench {
 
 const BENCHES: Record<string, () => Promise<Bench>> = {
   decode: async () => (await import('./decode.bench.ts')).decodeBench,
-  cost: async () => (await import('./cost.bench.ts')).costBench,
-  report: async () => (await import('./report.bench.ts')).reportBench,
-  store: async () => (await import('./store.bench.ts')).storeBench,
-  latency: async () => (await import('./latency.bench.ts')).latencyBench,
   'zero-loss': async () => (await import('./zero-loss.bench.ts')).zeroLossBench,
+  latency: async () => (await import('./latency.bench.ts')).latencyBench,
+  cost: async () => (await import('./cost.bench.ts')).costBench,
+  store: async () => (await import('./store.bench.ts')).storeBench,
+  report: async () => (await import('./report.bench.ts')).reportBench,
 };
 
 async function main(): Promise<number> {
@@ -48,4 +48,8 @@ function machineInfo() {
   return {node: process.version, platform: process.platform, arch: process.arch};
 }
 
-process.exitCode = await main();
+// After Ctrl-C (bench/lib/cleanup.ts sets exitCode 130) a failing child is the interruption.
+process.exitCode = await main().catch((e: unknown) => {
+  if (process.exitCode === 130) return 130;
+  throw e;
+});

@@ -96,8 +96,9 @@ export async function runRingside(
   writers: Writer[],
   secs: number,
   tool: ToolName = 'ringside',
+  instance?: string,
 ): Promise<ToolRun> {
-  const server = await startServer();
+  const server = await startServer(instance ? {instance} : {});
   const w = WINDOWS[tool];
   const consumer = new LiveConsumer(server.url, w ? {windowFrames: w} : {});
   try {
@@ -153,8 +154,9 @@ export async function runTraceCmdTool(
   secs: number,
   dir: string,
   rawType: number,
+  prefix = 'ringside-bench-tc',
 ): Promise<ToolRun> {
-  const instance = `ringside-bench-tc-${process.pid}-${serial++}`;
+  const instance = `${prefix}-${process.pid}-${serial++}`;
   const mg = join(dir, `markgen-${serial}`);
   const out = join(dir, `${tool}-${serial}`);
   const script = markgenScript(t, instance, writers, secs, mg);

@@ -16,6 +16,12 @@ const leaders = new WeakSet<ChildProcess>();
 const instances = new Set<string>();
 let shim: string | undefined;
 let installed = false;
+let interrupted = false;
+
+/** True after SIGINT/SIGTERM reached a bench that called installCleanup(). */
+export function wasInterrupted(): boolean {
+  return interrupted;
+}
 
 export function trackChild(c: ChildProcess, groupLeader = false): ChildProcess {
   children.add(c);
@@ -94,6 +100,8 @@ export function installCleanup(): void {
   process.on('exit', cleanupNow);
   for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.once(sig, () => {
+      interrupted = true;
+      process.exitCode = 130; // run.ts: a failure after this is the interruption, not an error
       console.error(`\n${sig}: stopping children and removing instances …`);
       cleanupNow();
       // Give a killed server a moment to remove its own instance, then check again.

@@ -40,7 +40,7 @@ export interface LiveServer {
 }
 
 export async function startServer(
-  opts: {clock?: string; events?: string[]} = {},
+  opts: {clock?: string; events?: string[]; instance?: string} = {},
 ): Promise<LiveServer> {
   // RINGSIDE_BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof".
   const extra = (process.env.RINGSIDE_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -58,6 +58,7 @@ export async function startServer(
   ];
   for (const e of opts.events ?? ['ftrace:raw_data']) args.push('-e', e);
   if (opts.clock) args.push('--bench-clock', opts.clock);
+  if (opts.instance) args.push('--bench-instance', opts.instance);
   const child = trackChild(
     spawn(process.execPath, args, {cwd: REPO, stdio: ['pipe', 'pipe', 'inherit']}),
   );

@@ -10,18 +10,14 @@ import {endianness} from 'node:os';
 import {COMMIT_MASK, MISSED_STORED} from '../../core/subbuffer.ts';
 import type {
   SourceBatch,
-  SourceControlRequest,
-  SourceControlResult,
   SourceMetadata,
-  SourceNotice,
   SourceOpenOptions,
-  SourceOptions,
   SubbufSlice,
   TraceSource,
 } from './source.ts';
-import {InstanceSession} from './mmap/instance-session.ts';
+import type {InstanceSession} from './mmap/instance-session.ts';
+import {KernelSourceBase} from './mmap/kernel-source-base.ts';
 import {pageSize} from '../kernel/ffi.ts';
-import type {KernelSourceExtras} from './mmap/instance-session.ts';
 
 const LITTLE = endianness() === 'LE';
 
@@ -39,64 +35,45 @@ interface CpuFile {
   seq: number;
 }
 
-export class ReadSource implements TraceSource {
+export class ReadSource extends KernelSourceBase implements TraceSource {
   readonly kind = 'read' as const;
-  private session: InstanceSession | undefined;
+  /** read() maps nothing, so buffer-size works here (see instance-control.ts). */
+  protected readonly mapped = false;
   private files: CpuFile[] = [];
   private subbufSize = 4096;
   private scratch = Buffer.alloc(0);
-  private closed = false;
-  private moreQueued = false;
-  private nextCpu = 0;
 
-  constructor(
-    private readonly options: SourceOptions,
-    private readonly extras: KernelSourceExtras = {},
-  ) {}
-
-  async open(o?: SourceOpenOptions): Promise<SourceMetadata> {
-    if (this.closed) throw new Error('ReadSource: open() after close()');
-    if (this.session) return this.metadata(o);
-    const session = new InstanceSession(this.options, this.extras, 'read source');
-    this.session = session;
-    try {
-      // buffer_subbuf_size_kb appeared in 6.8; older kernels use one system page.
-      const kb = existsSync(session.instance.path('buffer_subbuf_size_kb'))
-        ? Number(session.instance.read('buffer_subbuf_size_kb').trim())
-        : pageSizeKb();
-      this.subbufSize = Number.isFinite(kb) && kb > 0 ? kb * 1024 : 4096;
-      this.scratch = Buffer.alloc(this.subbufSize);
-      for (const cpu of session.cpus) {
-        const fd = openSync(
-          session.instance.path(`per_cpu/cpu${cpu}/trace_pipe_raw`),
-          constants.O_RDONLY | constants.O_NONBLOCK,
-        );
-        this.files.push({cpu, fd, seq: 0});
-        session.onClose(() => closeSync(fd));
-      }
-      const perCpuKb = Number(session.instance.read('buffer_size_kb').trim()) || 1410;
-      session.startWaiting(
-        this.files.map((f) => f.fd),
-        this.subbufSize,
-        perCpuKb * 1024 * this.files.length,
+  protected openFiles(session: InstanceSession): void {
+    // buffer_subbuf_size_kb appeared in 6.8; older kernels use one system page.
+    const kb = existsSync(session.instance.path('buffer_subbuf_size_kb'))
+      ? Number(session.instance.read('buffer_subbuf_size_kb').trim())
+      : pageSizeKb();
+    this.subbufSize = Number.isFinite(kb) && kb > 0 ? kb * 1024 : 4096;
+    this.scratch = Buffer.alloc(this.subbufSize);
+    for (const cpu of session.cpus) {
+      const fd = openSync(
+        session.instance.path(`per_cpu/cpu${cpu}/trace_pipe_raw`),
+        constants.O_RDONLY | constants.O_NONBLOCK,
       );
-    } catch (e) {
-      session.closeNow();
-      this.files = [];
-      this.session = undefined;
-      throw e;
+      this.files.push({cpu, fd, seq: 0});
+      session.onClose(() => closeSync(fd));
     }
-    return this.metadata(o);
+    const perCpuKb = Number(session.instance.read('buffer_size_kb').trim()) || 1410;
+    session.startWaiting(
+      this.files.map((f) => f.fd),
+      this.subbufSize,
+      perCpuKb * 1024 * this.files.length,
+    );
+  }
+
+  protected dropFiles(): void {
+    this.files = [];
   }
 
   async metadata(o?: SourceOpenOptions): Promise<SourceMetadata> {
     const s = this.session;
     if (!s) throw new Error('ReadSource: metadata() before open()');
     return s.metadata('read', this.subbufSize, 0, o);
-  }
-
-  get instanceDir(): string | undefined {
-    return this.session?.instance.dir;
   }
 
   /** One read(); undefined when the CPU has nothing now. Errors other than EAGAIN are thrown. */
@@ -167,31 +144,5 @@ export class ReadSource implements TraceSource {
     const s = this.session;
     if (!s || this.closed) return;
     await s.wait(timeoutMs, signal, () => this.moreQueued);
-  }
-
-  /** read() maps nothing, so buffer-size works here (see instance-control.ts). */
-  controlActions(attachedAllowed: boolean): string[] {
-    return this.session?.controlActions(attachedAllowed, false) ?? [];
-  }
-
-  async control(req: SourceControlRequest): Promise<SourceControlResult> {
-    const s = this.session;
-    if (!s || this.closed) return {ok: false, message: 'source is closed'};
-    return s.control(req, false);
-  }
-
-  pollNotices(): SourceNotice[] {
-    const out: SourceNotice[] = [];
-    if (this.session && !this.closed) this.session.checkState(out);
-    return out;
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const s = this.session;
-    this.session = undefined;
-    this.files = [];
-    await s?.close();
   }
 }

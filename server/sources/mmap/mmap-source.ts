@@ -6,58 +6,37 @@
 import type {
   MetaSnapshot,
   SourceBatch,
-  SourceControlRequest,
-  SourceControlResult,
   SourceMetadata,
-  SourceNotice,
   SourceOpenOptions,
-  SourceOptions,
   TraceSource,
 } from '../source.ts';
 import {CpuReader} from './cpu-reader.ts';
 import type {DrainSink} from './cpu-reader.ts';
-import {InstanceSession} from './instance-session.ts';
-import type {KernelSourceExtras} from './instance-session.ts';
+import type {InstanceSession} from './instance-session.ts';
+import {KernelSourceBase} from './kernel-source-base.ts';
 
-export class MmapSource implements TraceSource {
+export class MmapSource extends KernelSourceBase implements TraceSource {
   readonly kind = 'mmap' as const;
-  private session: InstanceSession | undefined;
+  protected readonly mapped = true;
   private readers: CpuReader[] = [];
-  private closed = false;
-  private moreQueued = false;
-  /** Round-robin start so one busy CPU cannot starve the others under a small budget. */
-  private nextCpu = 0;
 
-  constructor(
-    private readonly options: SourceOptions,
-    private readonly extras: KernelSourceExtras = {},
-  ) {}
-
-  async open(o?: SourceOpenOptions): Promise<SourceMetadata> {
-    if (this.closed) throw new Error('MmapSource: open() after close()');
-    if (this.session) return this.metadata(o);
-    const session = new InstanceSession(this.options, this.extras, 'mmap source');
-    this.session = session;
-    try {
-      for (const cpu of session.cpus) {
-        const r = new CpuReader(cpu, session.instance.path(`per_cpu/cpu${cpu}/trace_pipe_raw`));
-        this.readers.push(r);
-        session.onClose(() => r.close());
-      }
-      const first = this.readers[0];
-      if (!first) throw new Error(`no CPUs under ${session.instance.dir}/per_cpu`);
-      session.startWaiting(
-        this.readers.map((r) => r.fd),
-        first.subbufSize,
-        this.readers.reduce((n, r) => n + (r.nrSubbufs - 1) * r.subbufSize, 0),
-      );
-    } catch (e) {
-      session.closeNow();
-      this.readers = [];
-      this.session = undefined;
-      throw e;
+  protected openFiles(session: InstanceSession): void {
+    for (const cpu of session.cpus) {
+      const r = new CpuReader(cpu, session.instance.path(`per_cpu/cpu${cpu}/trace_pipe_raw`));
+      this.readers.push(r);
+      session.onClose(() => r.close());
     }
-    return this.metadata(o);
+    const first = this.readers[0];
+    if (!first) throw new Error(`no CPUs under ${session.instance.dir}/per_cpu`);
+    session.startWaiting(
+      this.readers.map((r) => r.fd),
+      first.subbufSize,
+      this.readers.reduce((n, r) => n + (r.nrSubbufs - 1) * r.subbufSize, 0),
+    );
+  }
+
+  protected dropFiles(): void {
+    this.readers = [];
   }
 
   async metadata(o?: SourceOpenOptions): Promise<SourceMetadata> {
@@ -68,27 +47,6 @@ export class MmapSource implements TraceSource {
       .map((x) => x.initialMeta)
       .filter((x): x is MetaSnapshot => x !== undefined);
     return {...s.metadata('mmap', r?.subbufSize ?? 0, r?.nrSubbufs ?? 0, o), baselineMetas};
-  }
-
-  controlActions(attachedAllowed: boolean): string[] {
-    return this.session?.controlActions(attachedAllowed, true) ?? [];
-  }
-
-  async control(req: SourceControlRequest): Promise<SourceControlResult> {
-    const s = this.session;
-    if (!s || this.closed) return {ok: false, message: 'source is closed'};
-    return s.control(req, true);
-  }
-
-  pollNotices(): SourceNotice[] {
-    const out: SourceNotice[] = [];
-    if (this.session && !this.closed) this.session.checkState(out);
-    return out;
-  }
-
-  /** Tracefs instance directory in use (for tests and logs). */
-  get instanceDir(): string | undefined {
-    return this.session?.instance.dir;
   }
 
   read(maxSlices: number): SourceBatch {
@@ -127,14 +85,5 @@ export class MmapSource implements TraceSource {
       () => this.moreQueued,
       () => this.readers.some((r) => r.hasPendingOnReaderPage()),
     );
-  }
-
-  async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    const s = this.session;
-    this.session = undefined;
-    this.readers = [];
-    await s?.close();
   }
 }
