@@ -31,6 +31,8 @@ import {
   type ServerFrame,
 } from '../core/protocol.ts';
 
+export const DEFAULT_WINDOW_FRAMES = 1024;
+
 /** The part of a WebSocket this client uses (browser WebSocket and `ws` both have it). */
 export interface WebSocketLike {
   binaryType: string;
@@ -54,7 +56,12 @@ export interface ConnectionOptions {
   /** Every NOTICE frame (after onFrame saw it): reset, tracing-off/-on, control-ok, … */
   onNotice?(notice: NoticeFrame): void;
   onState?(state: ConnectionState, detail: string): void;
-  /** Data frames granted ahead. Default 128. */
+  /**
+   * Data frames granted ahead. Default 1024 (about 4 MiB of 4 KiB sub-buffers): more than a
+   * default 1410 KiB-per-CPU kernel buffer, so a consumer pause of tens of ms does not stop the
+   * server reading while the kernel overwrites (bench zero-loss: 128 frames lost 13-20 % at
+   * 1-1.5 M/s per CPU where 1024 lost nothing).
+   */
   windowFrames?: number;
   /** Bytes of data frames granted ahead. Default 16 MiB. */
   windowBytes?: number;
@@ -101,7 +108,7 @@ export class Connection {
   }
 
   private get windowFrames(): number {
-    return this.o.windowFrames ?? 128;
+    return this.o.windowFrames ?? DEFAULT_WINDOW_FRAMES;
   }
   private get windowBytes(): number {
     return this.o.windowBytes ?? 16 * 1024 * 1024;
