@@ -166,7 +166,8 @@ export function installNativeZstd(): boolean {
  * records; once the helper thread is up, it prints every other block (TraceReport.blocks,
  * following the comm state through the blocks it skips) and hands them over as UTF-8 bytes,
  * while this thread prints the others and writes all of them in order. The helper stays at
- * most AHEAD_BLOCKS ahead of the writer. RINGSIDE_REPORT_THREADS=1 turns this off.
+ * most AHEAD_BLOCKS ahead of the writer. Opt-in (RINGSIDE_REPORT_THREADS=2): on the shared
+ * 2-core test VM it cost ~2 s more CPU than it saved in wall time, so one thread is the default.
  */
 const BLOCK_EVENTS = 4096;
 const AHEAD_BLOCKS = 8;
@@ -202,7 +203,7 @@ function fileSize(file: string): number {
 
 /** Start the helper thread (tsx compiles this module there too); undefined if it cannot be. */
 function startHelper(parsed: ReportArgs): Helper | undefined {
-  if (process.env.RINGSIDE_REPORT_THREADS === '1') return undefined;
+  if (process.env.RINGSIDE_REPORT_THREADS !== '2') return undefined;
   try {
     const api = import.meta.resolve('tsx/esm/api');
     const code =
