@@ -1,4 +1,4 @@
-import {existsSync, readFileSync, readdirSync} from 'node:fs';
+import {readFileSync} from 'node:fs';
 import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {
@@ -8,28 +8,9 @@ import {
 } from '../../server/testing/kernel-gate.ts';
 import {DecodeError} from '../errors.ts';
 import {parseEventFormat, parseFieldLine, parseHeaderEvent, type FieldDef} from './event-format.ts';
+import {listFormatFiles} from '../testing/format-files.ts';
 
 const CAPTURES = join(import.meta.dirname, '../testing/fixtures/captures');
-
-/** Every `<dir>/<system>/<event>/format` (tracefs events/ or the fixture copy). */
-function listFormatFiles(
-  dir: string,
-): Array<{system: string; event: string; path: string; text: string}> {
-  const out: Array<{system: string; event: string; path: string; text: string}> = [];
-  for (const system of readdirSync(dir).sort()) {
-    let events: string[];
-    try {
-      events = readdirSync(join(dir, system));
-    } catch {
-      continue;
-    }
-    for (const event of events.sort()) {
-      const path = join(dir, system, event, 'format');
-      if (existsSync(path)) out.push({system, event, path, text: readFileSync(path, 'utf8')});
-    }
-  }
-  return out;
-}
 
 const fixture = (sys: string, ev: string): string =>
   readFileSync(join(CAPTURES, 'formats', sys, ev, 'format'), 'utf8');

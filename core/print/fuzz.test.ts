@@ -3,7 +3,6 @@
  * format or throw a DecodeError; rendering a parsed format on random records must return a
  * string (bad print fmts become "[FAILED TO PARSE]" fallbacks), never throw, never hang.
  */
-import {existsSync, readFileSync, readdirSync} from 'node:fs';
 import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {isDecodeError} from '../errors.ts';
@@ -11,28 +10,9 @@ import {parseEventFormat, type EventFormat} from '../format/event-format.ts';
 import {EventRegistry} from '../format/event-registry.ts';
 import {EventRenderer} from './render.ts';
 import {Rng, randomRecord} from './testing/random-records.ts';
+import {listFormatFiles} from '../testing/format-files.ts';
 
 const CAPTURES = join(import.meta.dirname, '../testing/fixtures/captures');
-
-/** Every `<dir>/<system>/<event>/format` (tracefs events/ or the fixture copy). */
-function listFormatFiles(
-  dir: string,
-): Array<{system: string; event: string; path: string; text: string}> {
-  const out: Array<{system: string; event: string; path: string; text: string}> = [];
-  for (const system of readdirSync(dir).sort()) {
-    let events: string[];
-    try {
-      events = readdirSync(join(dir, system));
-    } catch {
-      continue;
-    }
-    for (const event of events.sort()) {
-      const path = join(dir, system, event, 'format');
-      if (existsSync(path)) out.push({system, event, path, text: readFileSync(path, 'utf8')});
-    }
-  }
-  return out;
-}
 
 const ITERATIONS = Number(process.env.RINGSIDE_FUZZ_ITERATIONS ?? 4000);
 

@@ -16,7 +16,6 @@ import {
   mkdirSync,
   mkdtempSync,
   readFileSync,
-  readdirSync,
   rmSync,
   statSync,
   writeFileSync,
@@ -35,6 +34,11 @@ import {X86_64_4K} from '../page-layout.ts';
 import {EventColumns, decodeSubbuf} from '../subbuffer.ts';
 import {EventRenderer} from './render.ts';
 import {Rng, packRecords, randomRecord} from './testing/random-records.ts';
+import {listFormatFiles} from '../testing/format-files.ts';
+
+function loadFormatDir(registry: EventRegistry, dir: string): void {
+  for (const f of listFormatFiles(dir)) registry.addFormatText(f.text, f.system, f.path);
+}
 
 const CAPTURES = join(import.meta.dirname, '../testing/fixtures/captures');
 const KALLSYMS = '/proc/kallsyms';
@@ -121,21 +125,6 @@ function guarded(rec: Uint8Array): Uint8Array {
   guardBuf.set(rec);
   guardUsed = rec.length;
   return guardBuf;
-}
-
-function loadFormatDir(registry: EventRegistry, dir: string): void {
-  for (const system of readdirSync(dir).sort()) {
-    let events: string[];
-    try {
-      events = readdirSync(join(dir, system));
-    } catch {
-      continue;
-    }
-    for (const event of events.sort()) {
-      const path = join(dir, system, event, 'format');
-      if (existsSync(path)) registry.addFormatText(readFileSync(path, 'utf8'), system, path);
-    }
-  }
 }
 
 // ---- 1. fixture captures ------------------------------------------------------------------
