@@ -11,6 +11,7 @@ import type {ConvSpec} from './printf.ts';
 import {formatString, hex32, hexBig} from './printf.ts';
 import {castValue, strtoll, type Arg, type FlagSym} from './parser.ts';
 import type {EvalContext} from './eval-context.ts';
+import {binaryOp} from './binary-ops.ts';
 
 const U64 = (v: bigint): bigint => BigInt.asUintN(64, v);
 
@@ -96,39 +97,13 @@ function evalOp(a: Arg, c: EvalContext): bigint {
   }
   const l = a.left!.kind === 'null' ? 0n : evalNum(a.left!, c);
   const r = evalNum(a.right!, c);
+  const v = binaryOp(op, l, r, U64);
+  if (v !== undefined) return v;
   switch (op) {
     case '!':
       return r === 0n ? 1n : 0n;
-    case '!=':
-      return l !== r ? 1n : 0n;
     case '~':
       return U64(~r);
-    case '|':
-      return l | r;
-    case '||':
-      return l !== 0n || r !== 0n ? 1n : 0n;
-    case '&':
-      return l & r;
-    case '&&':
-      return l !== 0n && r !== 0n ? 1n : 0n;
-    case '<':
-      return l < r ? 1n : 0n;
-    case '<<':
-      return U64(l << (r & 63n));
-    case '<=':
-      return l <= r ? 1n : 0n;
-    case '>':
-      return l > r ? 1n : 0n;
-    case '>>':
-      return l >> (r & 63n);
-    case '>=':
-      return l >= r ? 1n : 0n;
-    case '==':
-      return l === r ? 1n : 0n;
-    case '-':
-      return U64(l - r);
-    case '+':
-      return U64(l + r);
     case '/':
       return r === 0n ? 0n : l / r;
     case '%':

@@ -16,6 +16,7 @@
 import {DecodeError} from '../errors.ts';
 import type {EventFormat, FieldDef} from '../format/event-format.ts';
 import {Lexer, type Token} from './lexer.ts';
+import {binaryOp} from './binary-ops.ts';
 
 /** Node kinds; `code` below is libtraceevent's enum tep_print_arg_type value. */
 export type ArgKind =
@@ -618,38 +619,7 @@ function foldSigned(a: Arg): bigint | undefined {
       if (unary && (op === '-' || op === '+')) return s64(op === '-' ? -r : r);
       const l = a.left ? foldSigned(a.left) : undefined;
       if (l === undefined) return undefined;
-      switch (op) {
-        case '|':
-          return l | r;
-        case '||':
-          return l || r ? 1n : 0n;
-        case '&':
-          return l & r;
-        case '&&':
-          return l && r ? 1n : 0n;
-        case '<':
-          return l < r ? 1n : 0n;
-        case '<<':
-          return s64(l << (r & 63n));
-        case '<=':
-          return l <= r ? 1n : 0n;
-        case '>':
-          return l > r ? 1n : 0n;
-        case '>>':
-          return l >> (r & 63n);
-        case '>=':
-          return l >= r ? 1n : 0n;
-        case '==':
-          return l === r ? 1n : 0n;
-        case '!=':
-          return l !== r ? 1n : 0n;
-        case '-':
-          return s64(l - r);
-        case '+':
-          return s64(l + r);
-        default:
-          return undefined;
-      }
+      return binaryOp(op, l, r, s64);
     }
     default:
       return undefined;
