@@ -16,6 +16,7 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   cost: async () => (await import('./cost.bench.ts')).costBench,
   store: async () => (await import('./store.bench.ts')).storeBench,
   report: async () => (await import('./report.bench.ts')).reportBench,
+  'ui-stream': async () => (await import('./ui-stream.bench.ts')).uiStreamBench,
 };
 
 async function main(): Promise<number> {
