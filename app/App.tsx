@@ -1,7 +1,8 @@
 /** Page layout: header, loss banner, then either an empty/error state or the dashboard. */
 import {useAppStore} from './store.ts';
 import {CpuStatsPanel} from './components/CpuStatsPanel.tsx';
-import {EmptyState, isBlocking} from './components/EmptyState.tsx';
+import {EmptyState, SourceAdvice, isBlocking} from './components/EmptyState.tsx';
+import {sourceAdviceKind} from './data/notices.ts';
 import {EventDetail} from './components/EventDetail.tsx';
 import {EventList} from './components/EventList.tsx';
 import {Header} from './components/Header.tsx';
@@ -13,6 +14,10 @@ function Notices() {
   const problem = useAppStore((s) => s.problem);
   const notices = useAppStore((s) => s.notices);
   const last = notices[notices.length - 1];
+  const source = useAppStore((s) => s.source);
+  const dismissed = useAppStore((s) => s.sourceAdviceDismissed);
+  const dismiss = useAppStore((s) => s.dismissSourceAdvice);
+  const advice = dismissed ? null : sourceAdviceKind(source);
   return (
     <>
       {problem?.kind === 'server-gone' && (
@@ -27,9 +32,22 @@ function Notices() {
           instead. Meta-page figures, reader swaps and derived sub-buffer loss are unavailable.
         </div>
       )}
+      {advice && source && (
+        <SourceAdvice
+          kind={advice}
+          sourceKind={source.kind}
+          reason={source.reason}
+          onDismiss={dismiss}
+        />
+      )}
       {last && (
-        <div className="banner info" data-testid="notice">
-          {last}
+        <div
+          className={`banner ${/denied|failed|error|gone/.test(last.kind) ? 'loss' : 'info'}`}
+          data-testid="notice"
+          data-kind={last.kind}
+          role="status"
+        >
+          {last.text}
         </div>
       )}
     </>

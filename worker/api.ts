@@ -6,12 +6,12 @@
  * computed from, so the app can drop stale answers. Column answers are transferred, not copied
  * (comlink `transfer`, Perfetto's `postMessage(data, [data.buffer])`).
  *
- * Push: `subscribe(proxy(cb))` gets {kind: 'data' | 'stats' | 'connection' | 'hello'}
+ * Push: `subscribe(proxy(cb))` gets {kind: 'data' | 'stats' | 'connection' | 'hello' | 'notice'}
  * notifications, 'data' and 'stats' throttled to ≤ 4/s each (notifier.ts); 'hello' carries the
- * server's HELLO as soon as it arrives.
+ * server's HELLO as soon as it arrives, 'notice' every server NOTICE (control answers too).
  */
 import {transfer} from 'comlink';
-import type {HelloInfo, ServerStats} from '../core/protocol.ts';
+import type {ControlRequest, HelloInfo, ServerStats} from '../core/protocol.ts';
 import type {ConnectionState, WebSocketConstructor} from './connection.ts';
 import type {EventFilter, EventListPage, EventListQuery} from './event-list.ts';
 import type {EventRef} from './event-ref.ts';
@@ -40,13 +40,15 @@ export type {
   CpuStats,
 };
 export type {EventDetail, EventCounts, WindowSummary, EventRef, TraceMetadata};
-export type {HelloInfo, ServerStats, CpuLoss};
+export type {HelloInfo, ServerStats, CpuLoss, ControlRequest};
 
 /** The live connection as the reader loop sees it. */
 export interface ConnectionInfo {
   state: ConnectionState;
   hello: HelloInfo | undefined;
   serverStats: ServerStats | undefined;
+  /** Tracing on/off (HELLO, then tracing-on/-off notices); undefined = unknown. */
+  tracingOn: boolean | undefined;
   /** Per CPU: kernel loss, delivery gaps, resets, decode errors (worker/loss.ts). */
   loss: CpuLoss[];
   decodeErrors: number;
@@ -105,6 +107,7 @@ export function createWorkerApi(deps: ApiDeps = {}) {
         onState: (state, detail) => notifier.connection(state, detail),
         onStats: () => notifier.stats(),
         onHello: (hello, same) => notifier.hello(hello, same),
+        onNotice: (n) => notifier.notice(n),
         ...options,
       });
       feed.start();
@@ -113,6 +116,15 @@ export function createWorkerApi(deps: ApiDeps = {}) {
     disconnect(): void {
       feed?.stop();
       feed = undefined;
+    },
+
+    /**
+     * Send a CONTROL request (`{action, args}`; see HELLO `server.controlActions`). Returns the
+     * request id, or undefined when not connected; the answer is a pushed 'notice'
+     * (control-ok / -denied / -failed, message `#id action: reason`).
+     */
+    control(req: ControlRequest): string | undefined {
+      return feed?.control(req);
     },
 
     /** The server's HELLO of the current connection (undefined before / without one). */
@@ -126,6 +138,7 @@ export function createWorkerApi(deps: ApiDeps = {}) {
         state: feed?.state ?? 'closed',
         hello: feed?.hello,
         serverStats: feed?.serverStats,
+        tracingOn: feed?.tracingOn,
         loss: feed?.loss() ?? [],
         decodeErrors: feed?.decodeErrors ?? 0,
       });

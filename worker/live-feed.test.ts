@@ -145,3 +145,47 @@ describe('connect: serve (sim source) → WebSocket → reader loop → store', 
     }
   });
 });
+
+describe('control and notices through the worker API', () => {
+  it('forwards CONTROL to the server and pushes its answer and HELLO fields', async () => {
+    const args = parseServeArgs([
+      '--source',
+      'sim',
+      '--port',
+      '0',
+      '--no-open',
+      '--no-build',
+      '--allow-control',
+    ]);
+    const serve = await startServe(args, () => {});
+    const api = createWorkerApi({
+      WebSocket: WebSocket as unknown as WebSocketConstructor,
+      notifyIntervalMs: 50,
+    });
+    const got: Notification[] = [];
+    api.subscribe((n) => void got.push(n));
+    try {
+      expect(api.control({action: 'tracing-off'})).toBeUndefined(); // not connected yet
+      api.connect(serve.url, '');
+      await until(() => api.hello().data !== undefined, 10_000, 'hello');
+      const hello = api.hello().data!;
+      expect(hello.sourceReasonCode).toBe('explicit');
+      expect(typeof hello.sourceReason).toBe('string');
+      // The simulator runs no control actions: the server must deny, and the answer must reach us.
+      expect(hello.server.controlActions ?? []).toEqual([]);
+      const id = api.control({action: 'tracing-off'});
+      expect(id).toMatch(/.+/);
+      await until(
+        () => got.some((n) => n.kind === 'notice' && n.notice.message.startsWith(`#${id} `)),
+        10_000,
+        'control answer',
+      );
+      const answer = got.find((n) => n.kind === 'notice' && n.notice.message.startsWith(`#${id} `));
+      expect(answer).toMatchObject({kind: 'notice', notice: {kind: 'control-denied', cpu: -1}});
+      expect(api.connection().data.tracingOn).toBe(hello.tracingOn);
+    } finally {
+      api.disconnect();
+      await serve.stop();
+    }
+  }, 30_000);
+});

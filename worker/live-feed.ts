@@ -9,7 +9,14 @@
  * META frames are parsed once more here for the statistics view (80 bytes, a few per second).
  */
 import {parseMetaPage} from '../core/meta-page.ts';
-import {FrameType, type HelloInfo, type ServerFrame, type ServerStats} from '../core/protocol.ts';
+import {
+  FrameType,
+  type ControlRequest,
+  type HelloInfo,
+  type NoticeFrame,
+  type ServerFrame,
+  type ServerStats,
+} from '../core/protocol.ts';
 import type {EventColumns} from '../core/subbuffer.ts';
 import {
   Connection,
@@ -33,6 +40,8 @@ export interface LiveFeedOptions {
   onStats(): void;
   /** The server's HELLO arrived (`sameSession`: a reconnect to the same server session). */
   onHello?(hello: HelloInfo, sameSession: boolean): void;
+  /** Every server NOTICE (source notices, control answers, shutdown, metadata-changed). */
+  onNotice?(notice: NoticeFrame): void;
   windowFrames?: number;
   includeSymbols?: boolean;
 }
@@ -56,6 +65,8 @@ export class LiveFeed {
   private skippedBefore = 0;
   private readonly skips: SkippedSubbufTracker;
   decodeErrors = 0;
+  /** Tracing on/off as HELLO said, then as tracing-on/-off notices say; undefined = unknown. */
+  tracingOn: boolean | undefined;
 
   constructor(
     private readonly session: Session,
@@ -66,6 +77,7 @@ export class LiveFeed {
         this.onEvents(cpu, bytes, cols, start, count, lostBefore),
       hello: (hello, same) => {
         this.hello = hello;
+        this.tracingOn = hello.tracingOn;
         if (!same) {
           session.reset();
           this.skips.clear();
@@ -89,6 +101,9 @@ export class LiveFeed {
       },
       notice: (n) => {
         if (n.kind === 'end') session.flush();
+        if (n.kind === 'tracing-on') this.tracingOn = true;
+        if (n.kind === 'tracing-off') this.tracingOn = false;
+        o.onNotice?.(n);
       },
       error: () => {
         this.decodeErrors++;
@@ -130,6 +145,14 @@ export class LiveFeed {
 
   stop(): void {
     this.conn.stop();
+  }
+
+  /**
+   * Send a CONTROL request; returns its id (echoed as `#id ` in the answering NOTICE), or
+   * undefined when not connected. The answer arrives through `onNotice`.
+   */
+  control(req: ControlRequest): string | undefined {
+    return this.conn.control(req);
   }
 
   get state(): ConnectionState {

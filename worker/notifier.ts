@@ -4,7 +4,7 @@
  * is never lost. Connection changes and HELLO are rare and go out at once. Timers are
  * injectable so tests run without waiting.
  */
-import type {HelloInfo} from '../core/protocol.ts';
+import type {HelloInfo, NoticeFrame} from '../core/protocol.ts';
 
 export type ConnectionStateName = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
 
@@ -13,7 +13,9 @@ export type Notification =
   | {kind: 'stats'; version: number}
   | {kind: 'connection'; state: ConnectionStateName; detail: string}
   /** The server's HELLO arrived; `sameSession`: a reconnect to the same server session. */
-  | {kind: 'hello'; hello: HelloInfo; sameSession: boolean};
+  | {kind: 'hello'; hello: HelloInfo; sameSession: boolean}
+  /** A server NOTICE (reset, tracing-off/-on, control-ok/-denied/-failed, …), sent at once. */
+  | {kind: 'notice'; notice: {kind: NoticeFrame['kind']; cpu: number; message: string}};
 
 export type Listener = (n: Notification) => unknown;
 
@@ -72,6 +74,11 @@ export class Notifier {
   /** HELLO is rare (once per connection): sent at once. */
   hello(hello: HelloInfo, sameSession: boolean): void {
     this.send({kind: 'hello', hello, sameSession});
+  }
+
+  /** NOTICEs are rare and each one matters (control answers): sent at once, never merged. */
+  notice(n: NoticeFrame): void {
+    this.send({kind: 'notice', notice: {kind: n.kind, cpu: n.cpu, message: n.message}});
   }
 
   private schedule(): void {

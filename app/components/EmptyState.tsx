@@ -1,5 +1,5 @@
 /** Full-page states that say what happened and what to do next. */
-import type {Problem} from '../store/connection-slice.ts';
+import type {Problem, ProblemKind} from '../store/connection-slice.ts';
 
 const ADVICE: Record<Problem['kind'], {title: string; what: string}> = {
   'no-token': {
@@ -26,6 +26,10 @@ const ADVICE: Record<Problem['kind'], {title: string; what: string}> = {
     title: 'This kernel cannot map the ring buffer',
     what: 'Linux 6.10 or later is needed for the mmap interface; Ringside is reading trace_pipe_raw instead, without the meta page.',
   },
+  'old-kernel': {
+    title: 'This kernel is too old for the live ring buffer',
+    what: 'Ringside maps the ring buffer (Linux 6.10 or later); with an older kernel start `ringside serve --source read` for the read() fallback, or use the simulator.',
+  },
   worker: {
     title: 'The decoder failed to start',
     what: 'Reload the page. If it keeps failing, check the browser console and report it.',
@@ -40,6 +44,39 @@ export function EmptyState({problem}: {problem: Problem}) {
       <h2>{a.title}</h2>
       <p>{a.what}</p>
       {problem.message && <pre className="detail">{problem.message}</pre>}
+    </div>
+  );
+}
+
+/**
+ * Why the server is not on the real ring buffer (HELLO sourceReasonCode), what to do, and a
+ * button to put it away: the dashboard stays (the simulator or read() still streams).
+ */
+export function SourceAdvice({
+  kind,
+  sourceKind,
+  reason,
+  onDismiss,
+}: {
+  kind: ProblemKind;
+  sourceKind: string;
+  reason?: string;
+  onDismiss: () => void;
+}) {
+  const a = ADVICE[kind];
+  const using =
+    sourceKind === 'sim'
+      ? 'Showing the simulator instead of the kernel.'
+      : sourceKind === 'read'
+        ? 'Reading trace_pipe_raw with read() instead (no meta page).'
+        : '';
+  return (
+    <div className="banner info source-advice" data-testid="source-advice" data-problem={kind}>
+      <strong>{a.title}.</strong> {using} {a.what}
+      {reason && <span className="muted"> ({reason})</span>}
+      <button aria-label="dismiss" onClick={onDismiss}>
+        ✕
+      </button>
     </div>
   );
 }

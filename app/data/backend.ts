@@ -12,7 +12,14 @@ export type BackendNotice =
   | {kind: 'open'; source: SourceInfo}
   | {kind: 'data'; dataVersion: number}
   | {kind: 'closed'; problem: Problem}
-  | {kind: 'notice'; text: string};
+  /** `notice`/`message`: the server's NOTICE kind (tracing-off, control-ok, …) and raw message. */
+  | {kind: 'notice'; text: string; notice?: string; message?: string};
+
+/** What a control button sends: an action the server lists in HELLO, with its arguments. */
+export interface ControlCommand {
+  action: string;
+  args?: Record<string, unknown>;
+}
 
 export interface StatsSnapshot {
   dataVersion: number;
@@ -102,6 +109,9 @@ export interface DashboardBackend {
   tasks(): Promise<TaskSummary>;
   /** Names of every event type seen, for the filter menu. */
   eventNames(): Promise<string[]>;
-  /** Optional server control (only when SourceInfo.controlAllowed). */
-  control?(action: 'tracing-on' | 'tracing-off' | 'clear'): Promise<void>;
+  /**
+   * Optional server control (only when SourceInfo.controlAllowed). Resolves to the request id
+   * (undefined when not connected); the answer comes back as a 'notice'.
+   */
+  control?(cmd: ControlCommand): Promise<string | undefined>;
 }

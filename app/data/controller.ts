@@ -6,6 +6,7 @@
 import type {AppStore} from '../store.ts';
 import type {DashboardBackend} from './backend.ts';
 import {tokenFromSearch, wsUrlFor, type PageLocation} from './connection-url.ts';
+import {tracingAfter} from './notices.ts';
 import type {TimelineCache} from './timeline-cache.ts';
 
 export const STATS_POLL_MS = 500;
@@ -52,7 +53,8 @@ export class DashboardController {
             st.setClosed(n.problem);
             break;
           case 'notice':
-            st.addNotice(n.text);
+            st.addNotice(n.text, n.notice);
+            if (n.notice) st.setTracingOn(tracingAfter(n.notice, n.message ?? '', st.tracingOn));
             break;
         }
       });

@@ -21,6 +21,7 @@ import type {EventFilters} from '../store/filter-slice.ts';
 import type {CpuStatsView} from '../store/stats-slice.ts';
 import type {
   BackendNotice,
+  ControlCommand,
   DashboardBackend,
   EventDetail,
   EventPage,
@@ -29,6 +30,7 @@ import type {
   StatsSnapshot,
   TaskSummary,
 } from './backend.ts';
+import {noticeText} from './notices.ts';
 import {SwapHistory} from './swap-history.ts';
 import {
   dataRange,
@@ -107,6 +109,14 @@ export class WorkerBackend implements DashboardBackend {
       case 'stats':
         if (!this.source) void this.describeSource();
         break;
+      case 'notice':
+        this.emit({
+          kind: 'notice',
+          notice: n.notice.kind,
+          message: n.notice.message,
+          text: noticeText(n.notice.kind, n.notice.cpu, n.notice.message),
+        });
+        break;
       case 'hello':
         // Pushed as soon as HELLO arrives: describe the source without waiting for data.
         void this.describeSource();
@@ -162,9 +172,17 @@ export class WorkerBackend implements DashboardBackend {
       nrSubbufs: hello.nrSubbufs,
       traceClock: hello.traceClock,
       controlAllowed: hello.server.allowControl,
+      controlActions: hello.server.controlActions,
+      reason: hello.sourceReason,
+      reasonCode: hello.sourceReasonCode,
+      tracingOn: hello.tracingOn,
     };
     if (!same || this.phaseClosed) this.emit({kind: 'open', source: this.source});
     this.phaseClosed = false;
+  }
+
+  async control(cmd: ControlCommand): Promise<string | undefined> {
+    return this.api.control({action: cmd.action, args: cmd.args});
   }
 
   async stats(): Promise<StatsSnapshot> {

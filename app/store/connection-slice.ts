@@ -15,6 +15,7 @@ export type ProblemKind =
   | 'no-tracefs'
   | 'no-permission'
   | 'no-mmap' // kernel before 6.10: the server fell back to read()
+  | 'old-kernel' // the kernel is too old for the trace source the server wanted
   | 'worker' // the worker failed to start
   | 'other';
 
@@ -33,6 +34,20 @@ export interface SourceInfo {
   traceClock: string;
   /** The server accepts control requests (start/stop tracing, clear). */
   controlAllowed: boolean;
+  /** The CONTROL actions the server accepts here (HELLO server.controlActions). */
+  controlActions?: string[];
+  /** Why the server uses this source (HELLO sourceReason / sourceReasonCode). */
+  reason?: string;
+  reasonCode?: string;
+  /** Tracing on/off as HELLO said it; undefined = unknown. */
+  tracingOn?: boolean;
+}
+
+/** A server NOTICE as the notice area shows it. */
+export interface NoticeEntry {
+  /** NOTICE kind: reset, tracing-off, control-ok, control-denied, … */
+  kind: string;
+  text: string;
 }
 
 export interface ConnectionSlice {
@@ -43,12 +58,18 @@ export interface ConnectionSlice {
   /** The current blocking or non-blocking problem, if any. */
   problem: Problem | null;
   /** Notices from the source (tracing-off, reset…), newest last, at most 20. */
-  notices: string[];
+  notices: NoticeEntry[];
+  /** Tracing on/off: HELLO, then tracing-on/-off notices and control answers; null = unknown. */
+  tracingOn: boolean | null;
+  /** The user closed the "why this source" explanation. */
+  sourceAdviceDismissed: boolean;
   setConnecting: () => void;
   setOpen: (source: SourceInfo) => void;
   setClosed: (problem: Problem) => void;
   setProblem: (problem: Problem | null) => void;
-  addNotice: (text: string) => void;
+  addNotice: (text: string, kind?: string) => void;
+  setTracingOn: (on: boolean | null) => void;
+  dismissSourceAdvice: () => void;
 }
 
 const MAX_NOTICES = 20;
@@ -58,10 +79,15 @@ export const createConnectionSlice: StateCreator<AppState, [], [], ConnectionSli
   source: null,
   problem: null,
   notices: [],
+  tracingOn: null,
+  sourceAdviceDismissed: false,
   setConnecting: () => set({phase: 'connecting', problem: null}),
-  setOpen: (source) => set({phase: 'open', source, problem: null}),
+  setOpen: (source) => set({phase: 'open', source, problem: null, tracingOn: source.tracingOn ?? null}),
   setClosed: (problem) =>
     set({phase: problem.kind === 'server-gone' ? 'closed' : 'error', problem}),
   setProblem: (problem) => set({problem}),
-  addNotice: (text) => set((s) => ({notices: [...s.notices, text].slice(-MAX_NOTICES)})),
+  addNotice: (text, kind = 'info') =>
+    set((s) => ({notices: [...s.notices, {kind, text}].slice(-MAX_NOTICES)})),
+  setTracingOn: (tracingOn) => set({tracingOn}),
+  dismissSourceAdvice: () => set({sourceAdviceDismissed: true}),
 });
