@@ -191,3 +191,152 @@ describe('App', () => {
     expect(q('connection-state')?.textContent).toContain('disconnected');
   });
 });
+
+describe('App: controls, server notices, why this source', () => {
+  type Backend = ReturnType<typeof createSyntheticBackend>;
+  type Notice = Parameters<Parameters<Backend['subscribe']>[0]>[0];
+  type Source = Extract<Notice, {kind: 'open'}>['source'];
+
+  /** The synthetic backend, opening with `source` and answering control like a server would. */
+  function withSource(source: Partial<Source>, answer?: (action: string) => Notice[]) {
+    const sent: {action: string; args?: Record<string, unknown>}[] = [];
+    const tweak = (b: Backend) => {
+      let push: (n: Notice) => void = () => {};
+      b.subscribe = async (on) => {
+        push = on;
+        on({
+          kind: 'open',
+          source: {
+            kind: 'sim',
+            cpus: [0, 1],
+            subbufSize: 4096,
+            nrSubbufs: 8,
+            traceClock: 'local',
+            controlAllowed: false,
+            ...source,
+          },
+        });
+        on({kind: 'data', dataVersion: 1});
+        return () => {};
+      };
+      if (answer) {
+        b.control = async (cmd) => {
+          sent.push(cmd);
+          const id = `c${sent.length}`;
+          queueMicrotask(() => answer(cmd.action).forEach((n) => push(n)));
+          return id;
+        };
+      }
+    };
+    return {tweak, sent};
+  }
+
+  const click = (el: Element | null | undefined) =>
+    act(async () => {
+      (el as HTMLButtonElement).click();
+      await new Promise((r) => setTimeout(r, 0));
+    });
+
+  it('lists only the accepted actions, sends them, and shows the answer and tracing state', async () => {
+    const ok = (action: string): Notice[] => [
+      {kind: 'notice', notice: 'control-ok', message: `#c1 ${action}`, text: `Done: ${action}`},
+    ];
+    const {tweak, sent} = withSource(
+      {controlAllowed: true, controlActions: ['tracing-off', 'enable-event'], tracingOn: true},
+      ok,
+    );
+    const {controller} = await mount('?token=t', tweak);
+    controller.stop();
+    const buttons = [...q('controls')!.querySelectorAll('button')].map((b) => b.textContent);
+    expect(buttons).toEqual(['Stop']);
+    expect(q('tracing-state')?.textContent).toBe('tracing on');
+    const ev = q('event-control')!;
+    expect([...ev.querySelectorAll('button')].map((b) => b.textContent)).toEqual(['Enable']);
+    await click(q('controls')!.querySelector('[data-action="tracing-off"]'));
+    expect(sent).toEqual([{action: 'tracing-off'}]);
+    expect(q('notice')?.getAttribute('data-kind')).toBe('control-ok');
+    expect(q('notice')?.textContent).toBe('Done: tracing-off');
+    expect(q('tracing-state')?.textContent).toBe('tracing off');
+    // An event in trace-cmd syntax goes out as enable-event {event}.
+    const input = ev.querySelector('input')!;
+    act(() => {
+      const set = Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value')!.set!;
+      set.call(input, 'sched:sched_switch');
+      input.dispatchEvent(new Event('input', {bubbles: true}));
+    });
+    await click(ev.querySelector('button'));
+    expect(sent[1]).toEqual({action: 'enable-event', args: {event: 'sched:sched_switch'}});
+  });
+
+  it('shows a denial with its reason as a warning', async () => {
+    const denied = (action: string): Notice[] => [
+      {
+        kind: 'notice',
+        notice: 'control-denied',
+        message: `#c1 ${action}: not allowed`,
+        text: `Denied: ${action} — not allowed`,
+      },
+    ];
+    const {tweak} = withSource({controlAllowed: true, controlActions: ['clear']}, denied);
+    const {controller} = await mount('?token=t', tweak);
+    controller.stop();
+    await click(q('controls')!.querySelector('button'));
+    expect(q('notice')?.getAttribute('data-kind')).toBe('control-denied');
+    expect(q('notice')?.className).toContain('loss');
+    expect(q('notice')?.textContent).toContain('not allowed');
+    expect(q('tracing-state')).toBeNull(); // HELLO said nothing about tracing
+  });
+
+  it('has no controls when the server does not allow them', async () => {
+    const {tweak} = withSource({controlAllowed: false, controlActions: []}, () => []);
+    const {controller} = await mount('?token=t', tweak);
+    controller.stop();
+    expect(q('controls')).toBeNull();
+    expect(q('event-control')).toBeNull();
+  });
+
+  it('explains a simulator fallback from sourceReasonCode, dismissibly', async () => {
+    const {tweak} = withSource({
+      reasonCode: 'no-permission',
+      reason: 'tracefs: EACCES (not root)',
+    });
+    const {controller} = await mount('?token=t', tweak);
+    controller.stop();
+    expect(q('source-reason')?.textContent).toBe('fallback: no-permission');
+    expect(q('source-kind')?.getAttribute('title')).toContain('EACCES');
+    const advice = q('source-advice')!;
+    expect(advice.getAttribute('data-problem')).toBe('no-permission');
+    expect(advice.textContent).toContain('simulator');
+    expect(advice.textContent).toContain('sudo');
+    expect(q('timeline-cpu-0')).not.toBeNull(); // the dashboard stays
+    act(() => (advice.querySelector('button') as HTMLButtonElement).click());
+    expect(q('source-advice')).toBeNull();
+  });
+
+  it('shows no explanation when the source was asked for', async () => {
+    const {tweak} = withSource({reasonCode: 'explicit', reason: '--source sim'});
+    const {controller} = await mount('?token=t', tweak);
+    controller.stop();
+    expect(q('source-advice')).toBeNull();
+    expect(q('source-reason')?.textContent).toBe('as asked');
+  });
+
+  it('shows overrun from before the session apart, only when there is some', async () => {
+    const {controller} = await mount('?token=t');
+    controller.stop();
+    const base = appStore.getState().cpuStats[0];
+    expect(q('stat-overrun-before')).toBeNull();
+    act(() =>
+      appStore
+        .getState()
+        .setStats([{...base, overrunBeforeSession: 1234}], appStore.getState().window, 1),
+    );
+    expect(q('stat-overrun-before')?.textContent).toContain('1,234');
+    act(() =>
+      appStore
+        .getState()
+        .setStats([{...base, overrunBeforeSession: -1}], appStore.getState().window, 2),
+    );
+    expect(q('stat-overrun-before')).toBeNull();
+  });
+});

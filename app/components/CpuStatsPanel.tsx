@@ -48,7 +48,11 @@ export function CpuStatsPanel({s}: {s: CpuStatsView}) {
             label="overrun"
             value={fmtInt(s.overrun)}
             testId="stat-overrun"
-            title="events overwritten (meta.overrun)"
+            title={
+              (s.overrunBeforeSession ?? 0) > 0
+                ? `events overwritten (meta.overrun), ${fmtInt(s.overrunBeforeSession ?? 0)} of them before this session`
+                : 'events overwritten (meta.overrun)'
+            }
             tone={s.overrun ? 'loss' : undefined}
           />
           <Stat
@@ -85,6 +89,15 @@ export function CpuStatsPanel({s}: {s: CpuStatsView}) {
             testId="stat-fill"
             title="reader sub-buffer fill"
           />
+          {(s.overrunBeforeSession ?? 0) > 0 && (
+            <span
+              className="muted"
+              data-testid="stat-overrun-before"
+              title="overwritten before Ringside attached (instance history): not counted as loss"
+            >
+              {fmtInt(s.overrunBeforeSession ?? 0)} overrun before this session (not counted)
+            </span>
+          )}
         </div>
         <SwapRing cpu={s.cpu} ring={s.ring} />
       </div>

@@ -73,7 +73,9 @@ export function Header() {
       <span
         className="chip"
         data-testid="source-kind"
-        title={source?.reason ? `why this source: ${source.reason}` : 'trace source and tracefs instance'}
+        title={
+          source?.reason ? `why this source: ${source.reason}` : 'trace source and tracefs instance'
+        }
       >
         {sourceText}
       </span>

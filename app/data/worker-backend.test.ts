@@ -4,7 +4,7 @@
  */
 import {expose, proxy, wrap} from 'comlink';
 import {afterAll, beforeAll, describe, expect, it} from 'vitest';
-import {encodeHello, PROTOCOL_VERSION, type HelloInfo} from '../../core/protocol.ts';
+import {encodeHello, encodeNotice, PROTOCOL_VERSION, type HelloInfo} from '../../core/protocol.ts';
 import {createWorkerApi, type Notification, type WorkerApi} from '../../worker/api.ts';
 import type {WebSocketLike} from '../../worker/connection.ts';
 import {captureMetadata, capturePages} from '../../worker/testing/capture-pages.ts';
@@ -211,6 +211,87 @@ describe('WorkerBackend and the HELLO push', () => {
       const open = notices.find((n) => n.kind === 'open');
       expect(open).toMatchObject({source: {kind: 'sim', cpus: [0, 1], nrSubbufs: 353}});
       await remote.disconnect();
+    } finally {
+      port1.close();
+      port2.close();
+    }
+  });
+});
+
+/** A server allowing control: HELLO, then answers every CONTROL with control-ok and the notice. */
+class ControlSocket implements WebSocketLike {
+  static hello: HelloInfo = {
+    ...HELLO,
+    tracingOn: true,
+    sourceReason: 'tracefs not mounted',
+    sourceReasonCode: 'no-tracefs',
+    server: {...HELLO.server, allowControl: true, controlActions: ['tracing-off']},
+  };
+  binaryType = '';
+  readyState = 0;
+  onopen: ((ev: unknown) => void) | null = null;
+  onmessage: ((ev: {data: unknown}) => void) | null = null;
+  onclose: ((ev: {code: number; reason: string}) => void) | null = null;
+  onerror: ((ev: unknown) => void) | null = null;
+  constructor(_url: string) {
+    setTimeout(() => {
+      this.readyState = 1;
+      this.onopen?.({});
+      setTimeout(() => this.onmessage?.({data: encodeHello(ControlSocket.hello).slice().buffer}));
+    }, 0);
+  }
+  close(): void {
+    this.readyState = 3;
+  }
+  send(data?: unknown): void {
+    if (!(data instanceof Uint8Array)) return;
+    const text = new TextDecoder().decode(data);
+    const action = /"action":"([^"]+)"/.exec(text)?.[1];
+    const id = /"id":"([^"]+)"/.exec(text)?.[1];
+    if (!action || !id) return; // credits, HELLO_ACK
+    const reply = (b: Uint8Array) => setTimeout(() => this.onmessage?.({data: b.slice().buffer}));
+    reply(encodeNotice('control-ok', -1, `#${id} ${action}`));
+    if (action === 'tracing-off') reply(encodeNotice('tracing-off', -1, ''));
+  }
+}
+
+describe('WorkerBackend: control and notices through comlink', () => {
+  it('sends CONTROL, relays the answer and notices, and describes why this source', async () => {
+    const {port1, port2} = new MessageChannel();
+    const api = createWorkerApi({WebSocket: ControlSocket, notifyIntervalMs: 0});
+    expose(api, port1);
+    const backend = new WorkerBackend(wrap<WorkerApi>(port2));
+    try {
+      const got: BackendNotice[] = [];
+      await backend.subscribe((n) => got.push(n));
+      await backend.connect('ws://127.0.0.1:1/ws', 't');
+      const wait = async (cond: () => boolean) => {
+        const end = Date.now() + 5000;
+        while (!cond() && Date.now() < end) await new Promise((r) => setTimeout(r, 10));
+      };
+      await wait(() => got.some((n) => n.kind === 'open'));
+      expect(got.find((n) => n.kind === 'open')).toMatchObject({
+        source: {
+          controlAllowed: true,
+          controlActions: ['tracing-off'],
+          reasonCode: 'no-tracefs',
+          reason: 'tracefs not mounted',
+          tracingOn: true,
+        },
+      });
+      const id = await backend.control({action: 'tracing-off'});
+      expect(id).toBeTruthy();
+      await wait(() => got.filter((n) => n.kind === 'notice').length >= 2);
+      expect(got.filter((n) => n.kind === 'notice')).toEqual([
+        {
+          kind: 'notice',
+          notice: 'control-ok',
+          message: `#${id} tracing-off`,
+          text: 'Done: tracing-off',
+        },
+        {kind: 'notice', notice: 'tracing-off', message: '', text: 'Tracing is off'},
+      ]);
+      expect((await api.connection()).data.tracingOn).toBe(false);
     } finally {
       port1.close();
       port2.close();

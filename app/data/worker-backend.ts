@@ -186,14 +186,20 @@ export class WorkerBackend implements DashboardBackend {
   }
 
   async stats(): Promise<StatsSnapshot> {
-    const [st, sum] = await Promise.all([this.api.stats(), this.api.summary()]);
+    const [st, sum, conn] = await Promise.all([
+      this.api.stats(),
+      this.api.summary(),
+      this.api.connection(),
+    ]);
     const byCpu = new Map<number, CpuStats>(st.data.map((c) => [c.cpu, c]));
+    const before = new Map(conn.data.loss.map((l) => [l.cpu, l.overrunBeforeSession]));
     const cpus = this.source?.cpus ?? sum.data.cpus.map((c) => c.cpu);
     const nowPerf = performance.now();
     const nowWall = Date.now();
-    const cpuStats = cpus.map((cpu) =>
-      this.cpuView(cpu, byCpu.get(cpu), sum.data, nowPerf, nowWall),
-    );
+    const cpuStats = cpus.map((cpu) => ({
+      ...this.cpuView(cpu, byCpu.get(cpu), sum.data, nowPerf, nowWall),
+      overrunBeforeSession: before.get(cpu) ?? -1,
+    }));
     return {
       dataVersion: st.version,
       cpuStats,

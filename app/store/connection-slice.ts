@@ -82,7 +82,8 @@ export const createConnectionSlice: StateCreator<AppState, [], [], ConnectionSli
   tracingOn: null,
   sourceAdviceDismissed: false,
   setConnecting: () => set({phase: 'connecting', problem: null}),
-  setOpen: (source) => set({phase: 'open', source, problem: null, tracingOn: source.tracingOn ?? null}),
+  setOpen: (source) =>
+    set({phase: 'open', source, problem: null, tracingOn: source.tracingOn ?? null}),
   setClosed: (problem) =>
     set({phase: problem.kind === 'server-gone' ? 'closed' : 'error', problem}),
   setProblem: (problem) => set({problem}),

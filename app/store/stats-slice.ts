@@ -12,6 +12,8 @@ export interface CpuStatsView {
   /** Meta page counters (cumulative since reset); null where the source has no meta page. */
   entries: number | null;
   overrun: number | null;
+  /** Overrun already there when the session attached (history, not counted as loss); -1/undefined = unknown. */
+  overrunBeforeSession?: number;
   read: number | null;
   /** entries − overrun − read (kernel-abi.md §2.4). */
   unread: number | null;
