@@ -1,32 +1,10 @@
 import {describe, expect, it} from 'vitest';
 import {createAppStore} from './store.ts';
 import {MIN_SPAN_NS} from './store/viewport-slice.ts';
-import {hasNewLoss, type CpuStatsView} from './store/stats-slice.ts';
+import {hasNewLoss} from './store/stats-slice.ts';
+import {quietCpuStats} from './testing/synthetic-backend.ts';
 
-function statsFor(cpu: number, over: Partial<CpuStatsView> = {}): CpuStatsView {
-  return {
-    cpu,
-    entries: 10,
-    overrun: 0,
-    read: 10,
-    unread: 0,
-    readerId: 1,
-    readerRead: 0,
-    subbufSize: 4096,
-    nrSubbufs: 8,
-    fill: 0,
-    eventsPerSec: 0,
-    swapsPerSec: 0,
-    eventsPerSecHistory: [],
-    swapsPerSecHistory: [],
-    kernelLostEvents: 0,
-    derivedLostSubbufs: 0,
-    deliveryGaps: 0,
-    evicted: 0,
-    ring: {nrSubbufs: 8, readerId: 1, readerFill: 0, recentSwaps: [], lostIds: []},
-    ...over,
-  };
-}
+const statsFor = quietCpuStats;
 
 describe('viewport slice', () => {
   it('follows live data keeping its span, until the user pans', () => {

@@ -37,6 +37,32 @@ function sliceTrack(t: TimelineTrack, r: Viewport): TimelineTrack {
   };
 }
 
+/** Statistics of a CPU with nothing lost and nothing unread; `over` sets the rest. */
+export function quietCpuStats(cpu: number, over: Partial<CpuStatsView> = {}): CpuStatsView {
+  return {
+    cpu,
+    entries: 10,
+    overrun: 0,
+    read: 10,
+    unread: 0,
+    readerId: 1,
+    readerRead: 0,
+    subbufSize: 4096,
+    nrSubbufs: 8,
+    fill: 0,
+    eventsPerSec: 0,
+    swapsPerSec: 0,
+    eventsPerSecHistory: [],
+    swapsPerSecHistory: [],
+    kernelLostEvents: 0,
+    derivedLostSubbufs: 0,
+    deliveryGaps: 0,
+    evicted: 0,
+    ring: {nrSubbufs: 8, readerId: 1, readerFill: 0, recentSwaps: [], lostIds: []},
+    ...over,
+  };
+}
+
 export function createSyntheticBackend(
   nCpus: number,
   eventsPerCpu: number,
@@ -46,27 +72,7 @@ export function createSyntheticBackend(
     syntheticTrack(cpu, eventsPerCpu, spanNs, 42),
   );
   const cpuStats = (): CpuStatsView[] =>
-    tracks.map((t) => ({
-      cpu: t.cpu,
-      entries: t.events.length,
-      overrun: 0,
-      read: t.events.length,
-      unread: 0,
-      readerId: 1,
-      readerRead: 0,
-      subbufSize: 4096,
-      nrSubbufs: 8,
-      fill: 0,
-      eventsPerSec: 0,
-      swapsPerSec: 0,
-      eventsPerSecHistory: [],
-      swapsPerSecHistory: [],
-      kernelLostEvents: 0,
-      derivedLostSubbufs: 0,
-      deliveryGaps: 0,
-      evicted: 0,
-      ring: {nrSubbufs: 8, readerId: 1, readerFill: 0, recentSwaps: [], lostIds: []},
-    }));
+    tracks.map((t) => quietCpuStats(t.cpu, {entries: t.events.length, read: t.events.length}));
   const row = (t: TimelineTrack, i: number): EventRow => ({
     id: t.events.id[i],
     cpu: t.cpu,
