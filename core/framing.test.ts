@@ -3,7 +3,7 @@ import {DecodeError} from './errors.ts';
 import {FrameReader} from './framing.ts';
 import {decodeFrame} from './protocol-decode.ts';
 import {encodeCredit, encodeGap, encodeMeta, encodeNotice, encodeSubbuf} from './protocol.ts';
-import {seededRandom as rng} from './protocol-fixtures.ts';
+import {seededRandom as rng} from './seeded-random.ts';
 
 function stream(seed: number, n: number): Uint8Array[] {
   const r = rng(seed);

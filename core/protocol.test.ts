@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {DecodeError} from './errors.ts';
-import {randomBytes, seededRandom} from './protocol-fixtures.ts';
+import {randomBytes, seededRandom} from './seeded-random.ts';
 import {decodeClientFrame, decodeFrame, decodeServerFrame} from './protocol-decode.ts';
 import {
   FrameType,

@@ -35,3 +35,11 @@ export class Rng {
     return -Math.log(1 - this.next()) * mean;
   }
 }
+
+/** `n` pseudo-random bytes, the same for the same seed (fuzz inputs). */
+export function randomBytes(n: number, seed = 1): Uint8Array {
+  const r = seededRandom(seed);
+  const out = new Uint8Array(n);
+  for (let i = 0; i < n; i++) out[i] = Math.floor(r() * 256);
+  return out;
+}

@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {FrameReader} from '../core/framing.ts';
-import {seededRandom} from '../core/protocol-fixtures.ts';
+import {seededRandom} from '../core/seeded-random.ts';
 import {decodeServerFrame} from '../core/protocol-decode.ts';
 import {
   FrameType,
@@ -10,60 +10,18 @@ import {
   encodeGap,
   encodeHello,
   encodeMeta,
-  encodeMetadata,
   encodeNotice,
   encodeSubbuf,
-  type HelloInfo,
 } from '../core/protocol.ts';
-import {SimSource} from '../server/sources/sim/sim-source.ts';
 import {X86_64_4K} from '../core/page-layout.ts';
 import {buildSubbuf, payload} from '../core/testing/page-builder.ts';
 import {ReaderLoop} from './reader-loop.ts';
+import {simFrames} from './testing/sim-frames.ts';
 
 /** A sim source plus everything needed to turn its reads into server frames. */
 async function scenario(opts: {cpus?: number; bufferKb?: number; session?: string} = {}) {
-  const sim = new SimSource({
-    source: 'sim',
-    events: [],
-    rate: 0,
-    cpus: opts.cpus ?? 2,
-    bufferKb: opts.bufferKb ?? 64,
-    seed: 9,
-  });
-  const m = await sim.open();
-  const hello: HelloInfo = {
-    protocol: 1,
-    sessionId: opts.session ?? 's1',
-    source: 'sim',
-    cpus: m.cpus,
-    subbufSize: m.subbufSize,
-    nrSubbufs: m.nrSubbufs,
-    traceClock: m.traceClock,
-    littleEndian: true,
-    server: {name: 'ringside', version: 't', allowControl: false, windowFrames: 1},
-  };
-  const frames: Uint8Array[] = [
-    encodeHello(hello),
-    encodeMetadata({
-      generation: 1,
-      headerPage: m.headerPage,
-      headerEvent: m.headerEvent,
-      formats: m.formats,
-      savedCmdlines: '',
-      traceClock: 'local',
-    }),
-  ];
-  /** Read everything the source has now, in batches of `batch`, as frames. */
-  const drain = (batch = 7): Uint8Array[] => {
-    const out: Uint8Array[] = [];
-    for (;;) {
-      const b = sim.read(batch);
-      for (const s of b.slices) out.push(encodeSubbuf(s.cpu, s.subbufId, s.seq, s.from, s.bytes));
-      for (const x of b.metas) out.push(encodeMeta(x.cpu, x.timeMs, x.bytes));
-      if (b.slices.length === 0) return out;
-    }
-  };
-  return {sim, hello, frames, drain};
+  const {sim, hello, opening, drain} = await simFrames(opts);
+  return {sim, hello, frames: opening, drain};
 }
 
 /** Reader loop that collects marker texts per CPU. */

@@ -4,17 +4,10 @@
  */
 import {describe, expect, it} from 'vitest';
 import {decodeServerFrame} from '../core/protocol-decode.ts';
-import {
-  encodeHello,
-  encodeMeta,
-  encodeMetadata,
-  encodeSubbuf,
-  type HelloInfo,
-} from '../core/protocol.ts';
 import type {CpuRingBuffer} from '../server/sources/sim/ring-buffer-model.ts';
-import {SimSource} from '../server/sources/sim/sim-source.ts';
 import {ReaderLoop} from './reader-loop.ts';
 import {RingIds, SkippedSubbufTracker, type SkippedIds} from './skipped-subbufs.ts';
+import {simFrames} from './testing/sim-frames.ts';
 
 /** Ids of head pages the writer pushes past, as the model's moveTail decides it. */
 function recordPushes(rb: CpuRingBuffer): number[] {
@@ -45,19 +38,7 @@ function recordPushes(rb: CpuRingBuffer): number[] {
 }
 
 async function setup(bufferKb: number) {
-  const sim = new SimSource({source: 'sim', events: [], rate: 0, cpus: 1, bufferKb, seed: 3});
-  const m = await sim.open();
-  const hello: HelloInfo = {
-    protocol: 1,
-    sessionId: 's',
-    source: 'sim',
-    cpus: m.cpus,
-    subbufSize: m.subbufSize,
-    nrSubbufs: m.nrSubbufs,
-    traceClock: m.traceClock,
-    littleEndian: true,
-    server: {name: 'ringside', version: 't', allowControl: false, windowFrames: 1},
-  };
+  const {sim, hello, opening, drain: frames} = await simFrames({cpus: 1, bufferKb, seed: 3});
   const loop = new ReaderLoop({events: () => {}});
   const tracker = new SkippedSubbufTracker(
     (cpu) => loop.loss(cpu),
@@ -71,26 +52,9 @@ async function setup(bufferKb: number) {
     const s = tracker.after(f);
     if (s) found.push(s);
   };
-  feed(encodeHello(hello));
-  feed(
-    encodeMetadata({
-      generation: 1,
-      headerPage: m.headerPage,
-      headerEvent: m.headerEvent,
-      formats: m.formats,
-      savedCmdlines: '',
-      traceClock: 'local',
-    }),
-  );
-  const drain = (batch: number) => {
-    for (;;) {
-      const b = sim.read(batch);
-      for (const s of b.slices) feed(encodeSubbuf(s.cpu, s.subbufId, s.seq, s.from, s.bytes));
-      for (const x of b.metas) feed(encodeMeta(x.cpu, x.timeMs, x.bytes));
-      if (b.slices.length === 0) return;
-    }
-  };
-  return {sim, loop, found, drain, nrSubbufs: m.nrSubbufs};
+  opening.forEach(feed);
+  const drain = (batch: number) => frames(batch).forEach(feed);
+  return {sim, loop, found, drain, nrSubbufs: hello.nrSubbufs};
 }
 
 describe('RingIds', () => {
