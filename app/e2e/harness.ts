@@ -3,33 +3,17 @@
  * `ringside serve` as a child process and read the one URL line it prints, stop it.
  */
 import {execFileSync, spawn, type ChildProcess} from 'node:child_process';
-import {existsSync, mkdirSync, readdirSync, statSync} from 'node:fs';
+import {mkdirSync} from 'node:fs';
 import {dirname, join, resolve} from 'node:path';
 import {fileURLToPath} from 'node:url';
+import {uiBuildReason} from '../../server/cli/serve-command.ts';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const ARTIFACTS = join(ROOT, 'test-artifacts');
 
-function newestMtime(dir: string): number {
-  let newest = 0;
-  for (const e of readdirSync(dir, {withFileTypes: true})) {
-    if (e.name === 'node_modules' || e.name.startsWith('.')) continue;
-    const p = join(dir, e.name);
-    if (e.isDirectory()) newest = Math.max(newest, newestMtime(p));
-    else if (!e.name.includes('.test.') && !e.name.includes('.e2e.'))
-      newest = Math.max(newest, statSync(p).mtimeMs);
-  }
-  return newest;
-}
-
-/** `npx vite build` unless dist/index.html is newer than everything under app/, worker/, core/, public/. */
+/** `npx vite build` when dist/ is missing or older than the UI sources (serve's own check). */
 export function ensureBuilt(): void {
-  const index = join(ROOT, 'dist/index.html');
-  const built = existsSync(index) ? statSync(index).mtimeMs : 0;
-  const sources = Math.max(
-    ...['app', 'worker', 'core', 'public'].map((d) => newestMtime(join(ROOT, d))),
-  );
-  if (built > sources) return;
+  if (!uiBuildReason(join(ROOT, 'dist'), ROOT)) return;
   execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], {
     cwd: ROOT,
     stdio: 'inherit',

@@ -44,7 +44,10 @@ export interface ServeHandle {
 /** Folders whose sources end up in the built UI. */
 const UI_SOURCE_DIRS = ['app', 'worker', 'core', 'public'];
 
-/** Newest modification time of any file below `dir` (0 when it does not exist). */
+/**
+ * Newest modification time of a UI source below `dir` (0 when it does not exist). Tests, test
+ * fixtures and dotfiles are not built into the UI, so editing them asks for no rebuild.
+ */
 function newestMtimeMs(dir: string): number {
   let newest = 0;
   let entries: Dirent[];
@@ -54,13 +57,11 @@ function newestMtimeMs(dir: string): number {
     return 0;
   }
   for (const e of entries) {
+    if (e.name === 'node_modules' || e.name === 'fixtures' || e.name.startsWith('.')) continue;
     const path = join(dir, e.name);
-    if (e.isDirectory()) {
-      if (e.name !== 'node_modules' && e.name !== 'fixtures')
-        newest = Math.max(newest, newestMtimeMs(path));
-    } else {
+    if (e.isDirectory()) newest = Math.max(newest, newestMtimeMs(path));
+    else if (!e.name.includes('.test.') && !e.name.includes('.e2e.'))
       newest = Math.max(newest, statSync(path).mtimeMs);
-    }
   }
   return newest;
 }

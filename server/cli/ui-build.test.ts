@@ -29,6 +29,8 @@ it('asks for a build when dist/ is missing, or older than any UI source', () => 
   touch(join(root, 'app/components/X.tsx'), 100);
   touch(join(dist, 'index.html'), 10);
   expect(uiBuildReason(dist, root)).toBeUndefined();
+  writeFileSync(join(root, 'app/components/X.test.tsx'), 'a test is not built into the UI');
+  expect(uiBuildReason(dist, root)).toBeUndefined();
   touch(join(root, 'app/components/X.tsx'), 1); // edited after the build (e.g. git pull)
   expect(uiBuildReason(dist, root)).toMatch(/older than the UI sources/);
 });
