@@ -4,7 +4,7 @@ import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 
 export default tseslint.config(
-  {ignores: ['node_modules/**', 'dist/**', 'bench/build/**', 'test-artifacts/**']},
+  {ignores: ['node_modules/**', 'dist/**', 'dist-cli*/**', 'bench/build/**', 'test-artifacts/**']},
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

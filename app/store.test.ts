@@ -23,6 +23,19 @@ describe('viewport slice', () => {
     expect(s().viewport).toEqual({startNs: 8_000_000, endNs: 9_000_000});
   });
 
+  it('widens the followed view again as data accumulates after a short first range', () => {
+    const store = createAppStore();
+    const s = store.getState;
+    s().setDataRange({startNs: 1e9, endNs: 1e9 + 8e6}); // the first 8 ms of data
+    expect(s().viewport.endNs - s().viewport.startNs).toBe(12e6); // 1.5 × the data
+    s().setDataRange({startNs: 1e9, endNs: 4e9});
+    expect(s().viewport).toEqual({startNs: 2e9, endNs: 4e9}); // back to the 2 s default
+    s().zoomAt(4e9, 0.5);
+    s().setFollowLive(true);
+    s().setDataRange({startNs: 1e9, endNs: 5e9});
+    expect(s().viewport).toEqual({startNs: 4e9, endNs: 5e9}); // the zoom the user chose
+  });
+
   it('zooms around the anchor and stops following', () => {
     const store = createAppStore();
     const s = store.getState;

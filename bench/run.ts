@@ -17,6 +17,8 @@ const BENCHES: Record<string, () => Promise<Bench>> = {
   store: async () => (await import('./store.bench.ts')).storeBench,
   report: async () => (await import('./report.bench.ts')).reportBench,
   'ui-stream': async () => (await import('./ui-stream.bench.ts')).uiStreamBench,
+  painted: async () => (await import('./painted.bench.ts')).paintedBench,
+  mix: async () => (await import('./mix.bench.ts')).mixBench,
 };
 
 async function main(): Promise<number> {

@@ -78,6 +78,36 @@ describe('FrameReader', () => {
     }
   });
 
+  it('a chunk of several whole frames gives views of it (no copy), in order', () => {
+    const parts = frames.slice(0, 50);
+    const msg = concat(parts);
+    const fr = new FrameReader();
+    fr.append(msg);
+    const got: Uint8Array[] = [];
+    for (let m = fr.readMessage(); m; m = fr.readMessage()) got.push(m);
+    expect(got.map((g) => Array.from(g))).toEqual(parts.map((f) => Array.from(f)));
+    for (const g of got) expect(g.buffer).toBe(msg.buffer);
+    expect(fr.pendingBytes).toBe(0);
+  });
+
+  it('only a frame split across chunks is copied; the frames after it stay views', () => {
+    const parts = frames.slice(0, 30);
+    const all2 = concat(parts);
+    const cut = parts[0].length + 5; // inside the second frame
+    const c1 = all2.slice(0, cut);
+    const c2 = all2.slice(cut);
+    const fr = new FrameReader();
+    fr.append(c1);
+    fr.append(c2);
+    const got: Uint8Array[] = [];
+    for (let m = fr.readMessage(); m; m = fr.readMessage()) got.push(m);
+    expect(got.map((g) => Array.from(g))).toEqual(parts.map((f) => Array.from(f)));
+    expect(got[0].buffer).toBe(c1.buffer);
+    expect(got[1].buffer).not.toBe(c1.buffer);
+    expect(got[1].buffer).not.toBe(c2.buffer);
+    for (const g of got.slice(2)) expect(g.buffer).toBe(c2.buffer);
+  });
+
   it('mixes fast-path and buffered chunks in order', () => {
     const fr = new FrameReader();
     const [a, b, c] = frames;

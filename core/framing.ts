@@ -1,13 +1,14 @@
 /**
  * Splits a byte stream back into protocol frames, for transports that split or merge messages
- * (a WebSocket keeps message boundaries; a pipe, a TCP socket or a recorded stream does not).
- * Same idea as Perfetto's ProtoRingBuffer: `append(chunk)` then call `readMessage()` until it
- * returns undefined.
+ * (a pipe, a TCP socket, a recorded stream) and for multi-frame WebSocket messages (HELLO_ACK
+ * `multiFrame`: one message holds one or more whole frames). Same idea as Perfetto's
+ * ProtoRingBuffer: `append(chunk)` then call `readMessage()` until it returns undefined.
  *
- * Fast path: when nothing is buffered and a chunk is exactly one whole frame, that chunk is
- * handed back as is (no copy); this is every message on a WebSocket. Otherwise bytes go into one
- * growable buffer and each complete frame is returned as its own copy, so what the caller keeps
- * never changes under it.
+ * Fast path: a frame that lies whole inside one appended chunk is handed back as a view of that
+ * chunk (the chunk itself when it is exactly one frame): no copy, no allocation but the view. So
+ * a WebSocket message of N frames costs N views. Only a frame split across chunks is assembled in
+ * one growable buffer and returned as its own copy. Views share the chunk's memory: the caller
+ * must not change a chunk after appending it (a received message never is).
  *
  * A header that cannot be right (see checkFrameHeader) throws DecodeError('bad-frame') with the
  * offset in the stream; the reader is then poisoned, because nothing after it can be trusted.
@@ -19,59 +20,96 @@ import {FRAME_HEADER_BYTES, MAX_SERVER_FRAME_BYTES} from './protocol.ts';
 const INITIAL_CAPACITY = 64 * 1024;
 
 export class FrameReader {
+  /** Bytes of a frame split across chunks (stream order: before every queued chunk). */
   private buf = new Uint8Array(0);
   private view = new DataView(this.buf.buffer);
   private start = 0;
   private end = 0;
-  /** Stream offset of buf[start], for error messages. */
+  /** Stream offset of the next byte not yet returned, for error messages. */
   private streamOffset = 0;
-  /** Whole frames received on the fast path, in arrival order, ahead of `buf`. */
-  private ready: Uint8Array[] = [];
+  /** Appended chunks not yet consumed, in order; the first from `chunkPos`. */
+  private chunks: Uint8Array[] = [];
+  private chunkHead = 0;
+  private chunkPos = 0;
+  private chunkView: DataView | undefined;
   private failure: DecodeError | undefined;
 
   constructor(private readonly maxFrameBytes = MAX_SERVER_FRAME_BYTES) {}
 
   /** Bytes held that are not yet returned as frames. */
   get pendingBytes(): number {
-    let n = this.end - this.start;
-    for (const r of this.ready) n += r.length;
+    let n = this.end - this.start - this.chunkPos;
+    for (let i = this.chunkHead; i < this.chunks.length; i++) n += this.chunks[i].length;
     return n;
   }
 
   append(chunk: Uint8Array): void {
     if (this.failure) throw this.failure;
     if (chunk.length === 0) return;
-    if (this.start === this.end && chunk.length >= FRAME_HEADER_BYTES) {
-      const v = new DataView(chunk.buffer, chunk.byteOffset, chunk.byteLength);
-      const len = v.getUint32(4, true);
-      if (len === chunk.length) {
-        this.ready.push(chunk);
-        return;
-      }
+    if (this.chunkHead === this.chunks.length) {
+      this.chunks.length = this.chunkHead = this.chunkPos = 0;
+      this.chunkView = undefined;
     }
-    this.ensure(chunk.length);
-    this.buf.set(chunk, this.end);
-    this.end += chunk.length;
+    this.chunks.push(chunk);
   }
 
   /** The next whole frame, or undefined when more bytes are needed. */
   readMessage(): Uint8Array | undefined {
     if (this.failure) throw this.failure;
-    const whole = this.ready.shift();
-    if (whole) {
-      this.check(new DataView(whole.buffer, whole.byteOffset, whole.byteLength), 0, whole.length);
-      this.streamOffset += whole.length;
-      return whole;
+    for (;;) {
+      const buffered = this.end - this.start;
+      const c = this.chunks[this.chunkHead];
+      if (buffered === 0) {
+        if (!c) return undefined;
+        const avail = c.length - this.chunkPos;
+        if (avail >= FRAME_HEADER_BYTES) {
+          this.chunkView ??= new DataView(c.buffer, c.byteOffset, c.byteLength);
+          const {frameBytes} = this.check(this.chunkView, this.chunkPos, avail);
+          if (frameBytes <= avail) {
+            const at = this.chunkPos;
+            this.chunkPos += frameBytes;
+            this.streamOffset += frameBytes;
+            if (this.chunkPos === c.length) this.nextChunk();
+            return frameBytes === c.length ? c : c.subarray(at, at + frameBytes);
+          }
+        }
+        // The frame runs past this chunk: assemble it in `buf`.
+        this.take(c, avail);
+        continue;
+      }
+      if (buffered >= FRAME_HEADER_BYTES) {
+        const {frameBytes} = this.check(this.view, this.start, buffered);
+        if (buffered >= frameBytes) {
+          const msg = this.buf.slice(this.start, this.start + frameBytes);
+          this.start += frameBytes;
+          this.streamOffset += frameBytes;
+          if (this.start === this.end) this.start = this.end = 0;
+          return msg;
+        }
+        if (!c) return undefined;
+        // Only what this frame still needs: the frames after it stay on the fast path.
+        this.take(c, Math.min(frameBytes - buffered, c.length - this.chunkPos));
+      } else {
+        if (!c) return undefined;
+        this.take(c, Math.min(FRAME_HEADER_BYTES - buffered, c.length - this.chunkPos));
+      }
     }
-    const avail = this.end - this.start;
-    if (avail < FRAME_HEADER_BYTES) return undefined;
-    const {frameBytes} = this.check(this.view, this.start, avail);
-    if (avail < frameBytes) return undefined;
-    const msg = this.buf.slice(this.start, this.start + frameBytes);
-    this.start += frameBytes;
-    this.streamOffset += frameBytes;
-    if (this.start === this.end) this.start = this.end = 0;
-    return msg;
+  }
+
+  /** Move `n` bytes from the head chunk into `buf`. */
+  private take(c: Uint8Array, n: number): void {
+    this.ensure(n);
+    this.buf.set(c.subarray(this.chunkPos, this.chunkPos + n), this.end);
+    this.end += n;
+    this.chunkPos += n;
+    if (this.chunkPos === c.length) this.nextChunk();
+  }
+
+  private nextChunk(): void {
+    this.chunkHead++;
+    this.chunkPos = 0;
+    this.chunkView = undefined;
+    if (this.chunkHead === this.chunks.length) this.chunks.length = this.chunkHead = 0;
   }
 
   private check(view: DataView, base: number, avail: number): {frameBytes: number} {

@@ -275,6 +275,7 @@ function checkHelloAck(r: FieldReader, v: unknown): HelloAck {
   num(r, o, 'protocol');
   bool(r, o, 'includeSymbols', true);
   str(r, o, 'client', true);
+  bool(r, o, 'multiFrame', true);
   return o as unknown as HelloAck;
 }
 

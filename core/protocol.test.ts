@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import {DecodeError} from './errors.ts';
 import {randomBytes, seededRandom} from './seeded-random.ts';
+import {FrameReader} from './framing.ts';
 import {decodeClientFrame, decodeFrame, decodeServerFrame} from './protocol-decode.ts';
 import {
   FrameType,
@@ -19,7 +20,13 @@ import {
   encodeNotice,
   encodeStats,
   encodeSubbuf,
+  caughtUpFrameBytes,
   hexToBytes,
+  metaFrameBytes,
+  subbufFrameBytes,
+  writeCaughtUp,
+  writeMeta,
+  writeSubbuf,
   type HelloInfo,
   type ServerStats,
   type WireMetadata,
@@ -388,5 +395,49 @@ describe('v1 additions', () => {
     expect(hexToBytes('0af')).toBeUndefined();
     expect(hexToBytes('0g')).toBeUndefined();
     expect(bytesToHex(new Uint8Array([0, 1, 171]))).toBe('0001ab');
+  });
+});
+
+describe('multi-frame messages (v1 addition)', () => {
+  it('HELLO_ACK multiFrame round-trips and must be a boolean', () => {
+    const ack = {protocol: 1, multiFrame: true, client: 'x'};
+    expect(decodeClientFrame(encodeHelloAck(ack), MAX_CLIENT_FRAME_BYTES)).toEqual({
+      type: FrameType.HELLO_ACK,
+      ack,
+    });
+    expect(() =>
+      decodeClientFrame(
+        encodeHelloAck({protocol: 1, multiFrame: 1} as never),
+        MAX_CLIENT_FRAME_BYTES,
+      ),
+    ).toThrow(/'multiFrame'/);
+  });
+
+  it('write* lay frames back to back, byte-identical to encode*, and they split again', () => {
+    const page = bytes(4000, 9);
+    const meta = bytes(80, 3);
+    const sizes = [subbufFrameBytes(page.length), metaFrameBytes(80), caughtUpFrameBytes(2)];
+    const msg = new Uint8Array(sizes.reduce((a, b) => a + b, 0));
+    const a = writeSubbuf(msg, 0, 1, 7, 42, 16, page);
+    const b = writeMeta(msg, a.length, 1, 1234.5, meta);
+    const c = writeCaughtUp(msg, a.length + b.length, [0, 1]);
+    expect(a.length + b.length + c.length).toBe(msg.length);
+    expect(Array.from(a)).toEqual(Array.from(encodeSubbuf(1, 7, 42, 16, page)));
+    expect(Array.from(b)).toEqual(Array.from(encodeMeta(1, 1234.5, meta)));
+    expect(Array.from(c)).toEqual(Array.from(encodeCaughtUp([0, 1])));
+    // One message, three frames: each comes back as a view of the message, and decodes.
+    const fr = new FrameReader();
+    fr.append(msg);
+    const got: Uint8Array[] = [];
+    for (let m = fr.readMessage(); m; m = fr.readMessage()) got.push(m);
+    expect(got.map((g) => g.length)).toEqual(sizes);
+    for (const g of got) expect(g.buffer).toBe(msg.buffer);
+    expect(got.map((g) => decodeServerFrame(g).type)).toEqual([
+      FrameType.SUBBUF,
+      FrameType.META,
+      FrameType.CAUGHT_UP,
+    ]);
+    // A whole multi-frame message is not one frame: the strict decoder says so.
+    expect(() => decodeServerFrame(msg)).toThrow(/differs from the/);
   });
 });

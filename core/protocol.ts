@@ -2,9 +2,12 @@
  * The Ringside wire protocol: the one place the format of every WebSocket message lives.
  * docs/protocol.md is the prose version of this file; change both together.
  *
- * One WebSocket message = one frame. Every frame starts with the same 8-byte header and its total
- * length is a multiple of 8, so frames can also be concatenated on a byte stream (core/framing.ts)
- * and the raw kernel bytes inside a SUBBUF frame always start 8-byte aligned.
+ * One WebSocket message = one frame, or, for a client that asked for it in HELLO_ACK
+ * (`multiFrame`, added in v1), one or more whole frames back to back (the server sends all the
+ * frames of one read as one message). Every frame starts with the same 8-byte header and its
+ * total length is a multiple of 8, so frames are self-delimiting: they can be concatenated in a
+ * message or on a byte stream (core/framing.ts), and the raw kernel bytes inside a SUBBUF frame
+ * always start 8-byte aligned.
  *
  *   0        1         2             4                        8
  *   ┌────────┬─────────┬─────────────┬────────────────────────┐
@@ -30,6 +33,11 @@ export const FRAME_ALIGN = 8;
 export const MAX_SERVER_FRAME_BYTES = 64 * 1024 * 1024;
 /** Largest client→server frame (the server's WebSocket `maxPayload`). */
 export const MAX_CLIENT_FRAME_BYTES = 64 * 1024;
+/**
+ * Most bytes the server puts in one multi-frame message (a single larger frame still goes alone).
+ * Added in v1.
+ */
+export const MAX_MULTI_FRAME_MESSAGE_BYTES = 1 << 20;
 /** The kernel caps sub-buffers at 1 MiB (RB_WRITE_MASK + 1, kernel-abi.md §3.6). */
 export const MAX_SUBBUF_BYTES = 1 << 20;
 /** Meta page copies: 80 bytes today (52 for the ILP32 seed RFC); room for growth. */
@@ -205,6 +213,12 @@ export interface HelloAck {
   includeSymbols?: boolean;
   /** Free text for logs, e.g. 'ringside-tail'. */
   client?: string;
+  /**
+   * Added in v1. The client splits messages into frames (core/framing.ts), so the server may put
+   * several whole frames in one message (at most MAX_MULTI_FRAME_MESSAGE_BYTES unless one frame
+   * is larger). Without it every message is exactly one frame.
+   */
+  multiFrame?: boolean;
 }
 
 /**
@@ -333,13 +347,35 @@ export function align8(n: number): number {
 // ---- encoders (server and client both import these) ------------------------------------------
 
 function frame(type: FrameTypeCode, totalBytes: number): {out: Uint8Array; view: DataView} {
-  const out = new Uint8Array(align8(totalBytes));
-  const view = new DataView(out.buffer);
+  return frameAt(new Uint8Array(align8(totalBytes)), 0, type, totalBytes);
+}
+
+/**
+ * A frame of `totalBytes` (before padding) at byte `at` of `buf`, which must be zero there (a new
+ * buffer is): the header written, the rest for the caller. Lets the server lay out all the frames
+ * of one read in one buffer (one multi-frame message, no copy per frame).
+ */
+function frameAt(
+  buf: Uint8Array,
+  at: number,
+  type: FrameTypeCode,
+  totalBytes: number,
+): {out: Uint8Array; view: DataView} {
+  const len = align8(totalBytes);
+  const out = buf.subarray(at, at + len);
+  const view = new DataView(out.buffer, out.byteOffset, len);
   view.setUint8(0, type);
   view.setUint8(1, PROTOCOL_VERSION);
-  view.setUint32(4, out.length, true);
+  view.setUint32(4, len, true);
   return {out, view};
 }
+
+/** Bytes of a SUBBUF frame carrying `n` bytes. */
+export const subbufFrameBytes = (n: number): number => align8(SUBBUF_HEADER_BYTES + n);
+/** Bytes of a META frame carrying an `n`-byte meta page. */
+export const metaFrameBytes = (n: number): number => align8(META_HEADER_BYTES + n);
+/** Bytes of a CAUGHT_UP frame listing `n` CPUs. */
+export const caughtUpFrameBytes = (n: number): number => align8(CAUGHT_UP_HEADER_BYTES + 4 * n);
 
 /** One SUBBUF frame; copies `bytes` once (the only copy between source and socket). */
 export function encodeSubbuf(
@@ -349,7 +385,28 @@ export function encodeSubbuf(
   from: number,
   bytes: Uint8Array,
 ): Uint8Array {
-  const {out, view} = frame(FrameType.SUBBUF, SUBBUF_HEADER_BYTES + bytes.length);
+  return writeSubbuf(
+    new Uint8Array(subbufFrameBytes(bytes.length)),
+    0,
+    cpu,
+    subbufId,
+    seq,
+    from,
+    bytes,
+  );
+}
+
+/** encodeSubbuf into `buf` at `at` (zeroed, subbufFrameBytes long); returns the frame's view. */
+export function writeSubbuf(
+  buf: Uint8Array,
+  at: number,
+  cpu: number,
+  subbufId: number,
+  seq: number,
+  from: number,
+  bytes: Uint8Array,
+): Uint8Array {
+  const {out, view} = frameAt(buf, at, FrameType.SUBBUF, SUBBUF_HEADER_BYTES + bytes.length);
   view.setUint32(8, cpu, true);
   view.setInt32(12, subbufId, true);
   view.setFloat64(16, seq, true);
@@ -360,7 +417,18 @@ export function encodeSubbuf(
 }
 
 export function encodeMeta(cpu: number, timeMs: number, bytes: Uint8Array): Uint8Array {
-  const {out, view} = frame(FrameType.META, META_HEADER_BYTES + bytes.length);
+  return writeMeta(new Uint8Array(metaFrameBytes(bytes.length)), 0, cpu, timeMs, bytes);
+}
+
+/** encodeMeta into `buf` at `at` (zeroed, metaFrameBytes long); returns the frame's view. */
+export function writeMeta(
+  buf: Uint8Array,
+  at: number,
+  cpu: number,
+  timeMs: number,
+  bytes: Uint8Array,
+): Uint8Array {
+  const {out, view} = frameAt(buf, at, FrameType.META, META_HEADER_BYTES + bytes.length);
   view.setUint32(8, cpu, true);
   view.setUint32(12, bytes.length, true);
   view.setFloat64(16, timeMs, true);
@@ -390,7 +458,17 @@ export function encodeNotice(kind: NoticeKind, cpu: number, message: string): Ui
 }
 
 export function encodeCaughtUp(cpus: readonly number[]): Uint8Array {
-  const {out, view} = frame(FrameType.CAUGHT_UP, CAUGHT_UP_HEADER_BYTES + 4 * cpus.length);
+  return writeCaughtUp(new Uint8Array(caughtUpFrameBytes(cpus.length)), 0, cpus);
+}
+
+/** encodeCaughtUp into `buf` at `at` (zeroed, caughtUpFrameBytes long); returns the view. */
+export function writeCaughtUp(buf: Uint8Array, at: number, cpus: readonly number[]): Uint8Array {
+  const {out, view} = frameAt(
+    buf,
+    at,
+    FrameType.CAUGHT_UP,
+    CAUGHT_UP_HEADER_BYTES + 4 * cpus.length,
+  );
   view.setUint32(8, cpus.length, true);
   cpus.forEach((cpu, i) => view.setUint32(CAUGHT_UP_HEADER_BYTES + 4 * i, cpu, true));
   return out;

@@ -6,9 +6,10 @@
  * computed from, so the app can drop stale answers. Column answers are transferred, not copied
  * (comlink `transfer`, Perfetto's `postMessage(data, [data.buffer])`).
  *
- * Push: `subscribe(proxy(cb))` gets {kind: 'data' | 'stats' | 'connection' | 'hello' | 'notice'}
- * notifications, 'data' and 'stats' throttled to ≤ 4/s each (notifier.ts); 'hello' carries the
- * server's HELLO as soon as it arrives, 'notice' every server NOTICE (control answers too).
+ * Push: `subscribe(proxy(cb))` gets {kind: 'data' | 'stats' | 'edge' | 'connection' | 'hello' |
+ * 'notice'} notifications, 'data' and 'stats' throttled to ≤ 4/s each, 'edge' (the newest data
+ * range) to about one per frame (notifier.ts); 'hello' carries the server's HELLO as soon as it
+ * arrives, 'notice' every server NOTICE (control answers too).
  */
 import {transfer} from 'comlink';
 import type {ControlRequest, HelloInfo, ServerStats} from '../core/protocol.ts';
@@ -75,6 +76,17 @@ export interface ApiDeps {
   notifyIntervalMs?: number;
 }
 
+/** Oldest and newest timestamp over every CPU's table (cheap: two reads per CPU). */
+function windowEdge(session: Session): {startNs: number; endNs: number} | null {
+  let startNs = Infinity;
+  let endNs = -Infinity;
+  for (const cpu of session.store.cpus()) {
+    startNs = Math.min(startNs, session.store.oldestTsNs(cpu));
+    endNs = Math.max(endNs, session.store.newestTsNs(cpu));
+  }
+  return endNs >= startNs ? {startNs, endNs} : null;
+}
+
 function buffersOf(values: unknown[]): ArrayBuffer[] {
   const out: ArrayBuffer[] = [];
   for (const v of values) if (ArrayBuffer.isView(v)) out.push(v.buffer as ArrayBuffer);
@@ -83,7 +95,12 @@ function buffersOf(values: unknown[]): ArrayBuffer[] {
 
 export function createWorkerApi(deps: ApiDeps = {}) {
   const session = new Session();
-  const notifier = new Notifier(() => session.version, deps.notifyIntervalMs, deps.timers);
+  const notifier = new Notifier(
+    () => session.version,
+    deps.notifyIntervalMs,
+    deps.timers,
+    () => windowEdge(session),
+  );
   session.onChange = () => notifier.data();
   let feed: LiveFeed | undefined;
 

@@ -187,6 +187,8 @@ export class Connection {
           this.send(
             encodeHelloAck({
               protocol: PROTOCOL_VERSION,
+              // The FrameReader splits messages: the server may send one read as one message.
+              multiFrame: true,
               ...(this.o.includeSymbols ? {includeSymbols: true} : {}),
               ...(this.o.clientName ? {client: this.o.clientName} : {}),
             }),

@@ -78,4 +78,55 @@ describe('Notifier', () => {
       {kind: 'connection', state: 'closed', detail: 'bye'},
     ]);
   });
+
+  it("sends 'edge' at most once per edge interval, only when the newest timestamp moved", () => {
+    const {timers, advance} = manualTimers();
+    let range: {startNs: number; endNs: number} | null = null;
+    const n = new Notifier(
+      () => 7,
+      250,
+      timers,
+      () => range,
+      16,
+    );
+    const got: Notification[] = [];
+    n.subscribe((x) => void got.push(x));
+    const edges = () => got.filter((x) => x.kind === 'edge');
+    n.data(); // empty window: nothing to slide to
+    advance(0);
+    expect(edges()).toEqual([]);
+    range = {startNs: 100, endNs: 200};
+    n.data(); // quiet until now: sent at once (next timer turn), not after 16 ms
+    advance(0);
+    expect(edges()).toEqual([{kind: 'edge', version: 7, startNs: 100, endNs: 200}]);
+    // Data every 2 ms for 100 ms: about one edge per 16 ms, carrying the newest end.
+    for (let t = 0; t < 100; t += 2) {
+      range = {startNs: 100, endNs: 202 + t};
+      n.data();
+      advance(2);
+    }
+    advance(20);
+    const ends = edges().map((e) => (e.kind === 'edge' ? e.endNs : NaN));
+    expect(ends.length).toBeGreaterThanOrEqual(6);
+    expect(ends.length).toBeLessThanOrEqual(8);
+    expect(ends.at(-1)).toBe(300); // the last end always arrives
+    for (let i = 1; i < ends.length; i++) expect(ends[i]).toBeGreaterThan(ends[i - 1]);
+    // A change that does not move the end (e.g. a META) sends no edge.
+    const before = edges().length;
+    n.data();
+    advance(50);
+    expect(edges().length).toBe(before);
+    // The throttled 'data' push still goes out at its own pace.
+    expect(got.filter((x) => x.kind === 'data').length).toBeLessThanOrEqual(2);
+  });
+
+  it("sends no 'edge' without a range source", () => {
+    const {timers, advance} = manualTimers();
+    const n = new Notifier(() => 1, 250, timers);
+    const got: Notification[] = [];
+    n.subscribe((x) => void got.push(x));
+    n.data();
+    advance(300);
+    expect(got.map((x) => x.kind)).toEqual(['data']);
+  });
 });

@@ -3,6 +3,12 @@
  * `intervalMs` (default 250 ms, i.e. ≤ 4/s each), sent at the trailing edge so the last change
  * is never lost. Connection changes and HELLO are rare and go out at once. Timers are
  * injectable so tests run without waiting.
+ *
+ * 'edge' carries the window's oldest/newest timestamps whenever the newest one moved, at most
+ * once per `edgeIntervalMs` (default 8 ms, half a frame; at once after a quiet spell). A
+ * followed view slides on it (app/data/live-edge.ts) instead of asking for the range every
+ * 50 ms and waiting for the answer: `npm run bench painted` light p99 went from ~72 ms to
+ * what docs/benchmarks.md lists.
  */
 import type {HelloInfo, NoticeFrame} from '../core/protocol.ts';
 
@@ -11,6 +17,8 @@ export type ConnectionStateName = 'connecting' | 'open' | 'reconnecting' | 'clos
 export type Notification =
   | {kind: 'data'; version: number}
   | {kind: 'stats'; version: number}
+  /** The newest data moved: the window now spans [startNs, endNs] (trace clock, all CPUs). */
+  | {kind: 'edge'; version: number; startNs: number; endNs: number}
   | {kind: 'connection'; state: ConnectionStateName; detail: string}
   /** The server's HELLO arrived; `sameSession`: a reconnect to the same server session. */
   | {kind: 'hello'; hello: HelloInfo; sameSession: boolean}
@@ -26,6 +34,14 @@ export interface TimerApi {
 }
 
 export const DEFAULT_NOTIFY_INTERVAL_MS = 250;
+/**
+ * At most one 'edge' per this many ms: half a display frame, so new data waits at most that
+ * long to be asked for; the app's timeline cache keeps one query per CPU in flight.
+ */
+export const DEFAULT_EDGE_INTERVAL_MS = 8;
+
+/** Oldest and newest timestamp in the window, or null when it is empty. */
+export type EdgeRange = () => {startNs: number; endNs: number} | null;
 
 const realTimers: TimerApi = {
   now: () => performance.now(),
@@ -40,11 +56,17 @@ export class Notifier {
   private pendingStats = false;
   private timer: unknown;
   private lastFlushMs = -Infinity;
+  private edgeTimer: unknown;
+  private lastEdgeMs = -Infinity;
+  private lastEdgeEndNs = NaN;
 
   constructor(
     private readonly version: () => number,
     private readonly intervalMs = DEFAULT_NOTIFY_INTERVAL_MS,
     private readonly timers: TimerApi = realTimers,
+    /** Without it no 'edge' is sent. */
+    private readonly edgeRange?: EdgeRange,
+    private readonly edgeIntervalMs = DEFAULT_EDGE_INTERVAL_MS,
   ) {}
 
   subscribe(cb: Listener): number {
@@ -60,6 +82,7 @@ export class Notifier {
   data(): void {
     this.pendingData = true;
     this.schedule();
+    this.scheduleEdge();
   }
 
   stats(): void {
@@ -87,6 +110,21 @@ export class Notifier {
     this.timer = this.timers.setTimeout(() => this.flush(), wait);
   }
 
+  private scheduleEdge(): void {
+    if (!this.edgeRange || this.edgeTimer !== undefined || this.listeners.size === 0) return;
+    const wait = Math.max(0, this.lastEdgeMs + this.edgeIntervalMs - this.timers.now());
+    this.edgeTimer = this.timers.setTimeout(() => this.flushEdge(), wait);
+  }
+
+  private flushEdge(): void {
+    this.edgeTimer = undefined;
+    const r = this.edgeRange?.();
+    if (!r || r.endNs === this.lastEdgeEndNs) return; // not a new end: nothing to slide to
+    this.lastEdgeMs = this.timers.now();
+    this.lastEdgeEndNs = r.endNs;
+    this.send({kind: 'edge', version: this.version(), startNs: r.startNs, endNs: r.endNs});
+  }
+
   private flush(): void {
     this.timer = undefined;
     this.lastFlushMs = this.timers.now();
@@ -110,7 +148,8 @@ export class Notifier {
 
   dispose(): void {
     if (this.timer !== undefined) this.timers.clearTimeout(this.timer);
-    this.timer = undefined;
+    if (this.edgeTimer !== undefined) this.timers.clearTimeout(this.edgeTimer);
+    this.timer = this.edgeTimer = undefined;
     this.listeners.clear();
   }
 }

@@ -8,6 +8,7 @@ import {emptyTrack, type TimelineHit, type TimelineTrack} from '../model/types.t
 import {appStore} from '../store.ts';
 import {useData} from '../data/context.ts';
 import {drawTimeline, hitTestTimeline} from '../render/timeline-draw.ts';
+import {notePaint, paintProbe} from '../render/paint-probe.ts';
 import {scheduler} from '../render/raf-scheduler.ts';
 import {formatDurationNs} from '../render/time-scale.ts';
 import {applyWheel} from './timeline-input.ts';
@@ -52,13 +53,36 @@ export function TimelineCanvas({
   const ref = useRef<HTMLCanvasElement>(null);
   const hoverX = useRef<number | undefined>(undefined);
   const scaleRef = useRef(ZERO_SCALE);
+  /** What the canvas shows now: a followed slide can keep it until its columns arrive. */
+  const shown = useRef<{
+    track: TimelineTrack | undefined;
+    scale: unknown;
+    selection: unknown;
+    hoverX: number | undefined;
+  }>({track: undefined, scale: undefined, selection: undefined, hoverX: undefined});
   const draw = useCallback(() => {
     const canvas = ref.current;
     const ctx = canvas?.getContext('2d');
     const scale = scaleRef.current;
     if (!ctx || scale.widthPx <= 0) return;
     const st = appStore.getState();
-    cache.ensure(cpu, st.viewport, scale.widthPx, st.dataVersion);
+    cache.ensure(cpu, st.viewport, scale.widthPx, st.dataVersion, st.followLive);
+    const was = shown.current;
+    if (
+      st.followLive &&
+      cache.pending(cpu) &&
+      was.track !== undefined &&
+      was.track === cache.get(cpu) &&
+      was.scale === scale &&
+      was.selection === st.selection &&
+      was.hoverX === hoverX.current
+    ) {
+      // Following: only the view slid, and this CPU's columns for it are on their way (their
+      // arrival asks for a draw). Painting the old columns at the new position first would
+      // double the canvas work per slide, which in headless Chromium is software raster on
+      // the main thread (the page's largest cost under load): keep the last frame instead.
+      return;
+    }
     const sel = st.selection;
     const selectedTsNs =
       sel?.kind === 'event'
@@ -66,10 +90,11 @@ export function TimelineCanvas({
         : sel?.kind === 'slice' && sel.cpu === cpu
           ? sel.startNs
           : undefined;
-    drawTimeline(ctx, cache.get(cpu) ?? emptyTrack(cpu), st.viewport, scale, {
-      selectedTsNs,
-      hoverX: hoverX.current,
-    });
+    const cached = cache.get(cpu);
+    const track = cached ?? emptyTrack(cpu);
+    drawTimeline(ctx, track, st.viewport, scale, {selectedTsNs, hoverX: hoverX.current});
+    shown.current = {track: cached, scale, selection: sel, hoverX: hoverX.current};
+    if (paintProbe) notePaint(paintProbe, cpu, track, st.viewport); // bench only (paint-probe.ts)
   }, [cpu, cache]);
   useSizedCanvas(ref, scaleRef, draw);
 
@@ -80,6 +105,11 @@ export function TimelineCanvas({
         s.selection !== p.selection ||
         s.dataVersion !== p.dataVersion
       ) {
+        // Following live data: ask for the new columns now, not in the next frame's draw, so
+        // they are usually here when that frame paints.
+        if (s.followLive && s.viewport !== p.viewport) {
+          cache.ensure(cpu, s.viewport, scaleRef.current.widthPx, s.dataVersion, true);
+        }
         scheduler.request(draw);
       }
     });
@@ -90,7 +120,7 @@ export function TimelineCanvas({
       unCache();
       scheduler.cancel(draw);
     };
-  }, [draw, cache]);
+  }, [draw, cache, cpu]);
 
   // Wheel must be non-passive to stop the page from scrolling.
   useEffect(() => {

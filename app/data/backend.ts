@@ -11,6 +11,8 @@ import type {CpuStatsView, WindowInfo} from '../store/stats-slice.ts';
 export type BackendNotice =
   | {kind: 'open'; source: SourceInfo}
   | {kind: 'data'; dataVersion: number}
+  /** The newest data moved (about once a frame while data flows): the window's new range. */
+  | {kind: 'edge'; range: Viewport}
   | {kind: 'closed'; problem: Problem}
   /** `notice`/`message`: the server's NOTICE kind (tracing-off, control-ok, …) and raw message. */
   | {kind: 'notice'; text: string; notice?: string; message?: string};
@@ -99,8 +101,18 @@ export interface DashboardBackend {
   /** Push notifications; returns an unsubscribe function. */
   subscribe(onNotice: (n: BackendNotice) => void): Promise<() => void>;
   stats(): Promise<StatsSnapshot>;
+  /**
+   * Optional: only the newest data range (cheap), asked every animation frame while the
+   * timelines follow live data (controller.ts). Without it the view moves with `stats()`.
+   */
+  edge?(): Promise<Viewport | null>;
   /** Columns for one CPU covering `range`, at about `widthPx` columns of detail. */
   timeline(cpu: number, range: Viewport, widthPx: number): Promise<TimelineTrack>;
+  /**
+   * Optional: the same for several CPUs in one query (tracks in `cpus` order). The timeline
+   * cache gathers the CPUs asking for one range in a task into one call (timeline-cache.ts).
+   */
+  timelines?(cpus: number[], range: Viewport, widthPx: number): Promise<TimelineTrack[]>;
   events(query: EventQuery): Promise<EventPage>;
   /** Index of the event (within the matching events) at or after `tsNs`; for scroll-to. */
   eventIndexAt(filters: EventFilters, tsNs: number): Promise<number>;

@@ -7,6 +7,7 @@ import type {AppStore} from '../store.ts';
 import type {DashboardBackend} from './backend.ts';
 import {tokenFromSearch, wsUrlFor, type PageLocation} from './connection-url.ts';
 import {tracingAfter} from './notices.ts';
+import {LiveEdge} from './live-edge.ts';
 import type {TimelineCache} from './timeline-cache.ts';
 
 export const STATS_POLL_MS = 500;
@@ -15,6 +16,8 @@ export class DashboardController {
   private timer: ReturnType<typeof setTimeout> | undefined;
   private unsubscribe: (() => void) | undefined;
   private stopped = false;
+  /** Slides the followed view on the backend's 'edge' pushes (or by asking `edge()`). */
+  private edge: LiveEdge | undefined;
 
   constructor(
     private readonly store: AppStore,
@@ -33,6 +36,7 @@ export class DashboardController {
       return;
     }
     s.setConnecting();
+    this.edge = new LiveEdge(this.store, this.backend.edge?.bind(this.backend));
     try {
       this.unsubscribe = await this.backend.subscribe((n) => {
         const st = this.store.getState();
@@ -48,6 +52,10 @@ export class DashboardController {
             break;
           case 'data':
             if (n.dataVersion !== st.dataVersion) st.setDataVersion(n.dataVersion);
+            this.edge?.wake();
+            break;
+          case 'edge':
+            this.edge?.push(n.range);
             break;
           case 'closed':
             st.setClosed(n.problem);
@@ -77,7 +85,7 @@ export class DashboardController {
       const st = this.store.getState();
       st.setStats(snap.cpuStats, snap.window, Date.now());
       if (snap.dataVersion !== st.dataVersion) st.setDataVersion(snap.dataVersion);
-      if (snap.dataRange) st.setDataRange(snap.dataRange);
+      if (snap.dataRange && !this.edge?.owns) st.setDataRange(snap.dataRange);
     } catch (e) {
       console.warn('ringside: stats query failed', e);
     }
@@ -86,6 +94,7 @@ export class DashboardController {
 
   stop(): void {
     this.stopped = true;
+    this.edge?.stop();
     if (this.timer) clearTimeout(this.timer);
     this.unsubscribe?.();
     this.cache.clear();

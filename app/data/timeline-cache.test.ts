@@ -53,6 +53,20 @@ describe('TimelineCache', () => {
     expect(cache.covers(0, {startNs: 1000, endNs: 2000}, 100, 2)).toBe(false);
   });
 
+  it('while following, refetches as soon as the view end passes the one it asked for', async () => {
+    const b = deferredBackend();
+    const cache = new TimelineCache(b, () => 0);
+    cache.ensure(0, {startNs: 1000, endNs: 2000}, 100, 1, true);
+    b.calls[0].resolve(buildTrack({}));
+    await flush();
+    // Same data version, well inside the overscanned range, no time passed:
+    expect(cache.covers(0, {startNs: 1010, endNs: 2010}, 100, 1)).toBe(true);
+    expect(cache.covers(0, {startNs: 1010, endNs: 2010}, 100, 1, true)).toBe(false);
+    expect(cache.covers(0, {startNs: 1000, endNs: 2000}, 100, 1, true)).toBe(true);
+    expect(cache.ensure(0, {startNs: 1010, endNs: 2010}, 100, 1, true)).toBe(true);
+    expect(cache.ensure(0, {startNs: 1020, endNs: 2020}, 100, 1, true)).toBe(false); // in flight
+  });
+
   it('drops an answer that arrives after a newer one', async () => {
     const b = deferredBackend();
     const cache = new TimelineCache(b, () => 0);
@@ -73,5 +87,49 @@ describe('TimelineCache', () => {
     first.resolve(buildTrack({cpu: 0, events: [[105, 0, 1]]}));
     await flush();
     expect(cache.get(0)?.events.id[0]).toBe(2);
+  });
+
+  it('sends the CPUs that ask for one range in a task as one query to a batching backend', async () => {
+    const single = deferredBackend();
+    const batches: {cpus: number[]; range: Viewport; resolve: (t: TimelineTrack[]) => void}[] = [];
+    const b = {
+      timeline: single.timeline,
+      timelines: (cpus: number[], range: Viewport) =>
+        new Promise<TimelineTrack[]>((resolve) => batches.push({cpus, range, resolve})),
+    };
+    const cache = new TimelineCache(b, () => 0);
+    let changes = 0;
+    cache.subscribe(() => changes++);
+    const vp = {startNs: 1000, endNs: 2000};
+    for (const cpu of [0, 1, 2]) expect(cache.ensure(cpu, vp, 100, 1, true)).toBe(true);
+    expect(cache.ensure(3, {startNs: 0, endNs: 500}, 100, 1, true)).toBe(true); // another range
+    expect(cache.ensure(1, vp, 100, 1, true)).toBe(false); // already asked
+    await Promise.resolve();
+    expect(single.calls).toHaveLength(0);
+    expect(batches.map((x) => x.cpus)).toEqual([[0, 1, 2], [3]]);
+    expect(batches[0].range).toEqual({startNs: 900, endNs: 2100});
+    batches[0].resolve([0, 1, 2].map((cpu) => buildTrack({cpu, events: [[1500 + cpu, 0, cpu]]})));
+    await flush();
+    expect(changes).toBe(1); // one listener round for the three tracks
+    expect([0, 1, 2].map((cpu) => cache.get(cpu)?.events.tsNs[0])).toEqual([1500, 1501, 1502]);
+    expect(cache.get(3)).toBeUndefined();
+    expect(cache.ensure(0, vp, 100, 1, true)).toBe(false); // served
+  });
+
+  it('asks for a view refused while a fetch was in flight as soon as that answer arrives', async () => {
+    const b = deferredBackend();
+    const cache = new TimelineCache(b, () => 0);
+    cache.ensure(0, {startNs: 1000, endNs: 2000}, 100, 1, true);
+    expect(cache.ensure(0, {startNs: 1100, endNs: 2100}, 100, 1, true)).toBe(false);
+    expect(cache.ensure(0, {startNs: 1200, endNs: 2200}, 100, 1, true)).toBe(false);
+    expect(b.calls).toHaveLength(1);
+    b.calls[0].resolve(buildTrack({}));
+    await flush();
+    // The newest refused view is asked for at once, without another ensure().
+    expect(b.calls).toHaveLength(2);
+    expect(b.calls[1].range.endNs).toBe(2200 + 100);
+    b.calls[1].resolve(buildTrack({}));
+    await flush();
+    expect(b.calls).toHaveLength(2); // nothing else was wanted
   });
 });

@@ -5,6 +5,12 @@
  * up to a span and zooming out up to 3× repaint from what is here while the next answer is on
  * its way. One request in flight per CPU; answers older than the newest stored one are dropped
  * (Firefox's position-keyed responses). Listeners (the canvases) are told when columns change.
+ *
+ * A followed view slides about once a frame, and every canvas asks for its CPU in the same store
+ * update. With a backend that answers several CPUs at once (`timelines`), those asks are
+ * gathered until the end of the current task and sent as one query per range: one message
+ * each way per slide instead of one per CPU (comlink's postMessage was the page's largest
+ * self cost while following 100k events/s), and one listener round per answer.
  */
 import type {TimelineTrack, Viewport} from '../model/types.ts';
 import type {DashboardBackend} from './backend.ts';
@@ -15,6 +21,8 @@ interface Entry {
   /** ns per requested pixel column: the detail the answer was asked for. */
   nsPerCol: number;
   dataVersion: number;
+  /** The view's end when this answer was asked for (while following: the newest data then). */
+  askedEndNs: number;
   seq: number;
   fetchedAtMs: number;
 }
@@ -23,22 +31,47 @@ interface Entry {
 export const LIVE_REFRESH_MS = 200;
 const OVERSCAN = 1;
 const DETAIL = 6; // columns per pixel over the overscanned range: 2 per pixel of the view
+/**
+ * While following, the view only slides right and every new event means a refetch, so the
+ * answer covers the view plus a tenth either side (at the same 2 columns per pixel) instead of
+ * three spans: a third of the worker's work per frame.
+ */
+const FOLLOW_OVERSCAN = 0.1;
 
 export class TimelineCache {
   private readonly entries = new Map<number, Entry>();
   private readonly inflight = new Map<number, {seq: number; key: string}>();
   private readonly listeners = new Set<() => void>();
+  /** Per CPU: the newest view refused because a fetch was in flight. */
+  private readonly wanted = new Map<
+    number,
+    {vp: Viewport; widthPx: number; dataVersion: number; following: boolean}
+  >();
   private seq = 0;
+  /** Asks gathered in this task (batching backends only), sent in one microtask. */
+  private batch: {
+    cpu: number;
+    seq: number;
+    range: Viewport;
+    cols: number;
+    vp: Viewport;
+    dataVersion: number;
+  }[] = [];
   /** Fetches issued so far (tests and diagnostics). */
   fetches = 0;
 
   constructor(
-    private readonly backend: Pick<DashboardBackend, 'timeline'>,
+    private readonly backend: Pick<DashboardBackend, 'timeline' | 'timelines'>,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
   get(cpu: number): TimelineTrack | undefined {
     return this.entries.get(cpu)?.track;
+  }
+
+  /** Is an answer for `cpu` on its way? */
+  pending(cpu: number): boolean {
+    return this.inflight.has(cpu);
   }
 
   subscribe(fn: () => void): () => void {
@@ -49,13 +82,25 @@ export class TimelineCache {
   clear(): void {
     this.entries.clear();
     this.inflight.clear();
+    this.wanted.clear();
     for (const fn of this.listeners) fn();
   }
 
-  /** Does the stored answer serve `vp` at `widthPx` for `dataVersion`? */
-  covers(cpu: number, vp: Viewport, widthPx: number, dataVersion: number): boolean {
+  /**
+   * Does the stored answer serve `vp` at `widthPx` for `dataVersion`? `following`: the view's
+   * end is the newest data (live-edge.ts), so an end past the one the answer was asked for
+   * means it lacks events now on screen: refetch without waiting for LIVE_REFRESH_MS.
+   */
+  covers(
+    cpu: number,
+    vp: Viewport,
+    widthPx: number,
+    dataVersion: number,
+    following = false,
+  ): boolean {
     const e = this.entries.get(cpu);
     if (!e) return false;
+    if (following && vp.endNs > e.askedEndNs) return false;
     const nsPerPx = (vp.endNs - vp.startNs) / Math.max(1, widthPx);
     const inRange = e.range.startNs <= vp.startNs && e.range.endNs >= vp.endNs;
     // Zoomed in more than 2× past what we asked for: detail may be missing.
@@ -65,36 +110,113 @@ export class TimelineCache {
   }
 
   /** Fetch if the stored answer does not serve this view; returns whether a fetch started. */
-  ensure(cpu: number, vp: Viewport, widthPx: number, dataVersion: number): boolean {
+  ensure(
+    cpu: number,
+    vp: Viewport,
+    widthPx: number,
+    dataVersion: number,
+    following = false,
+  ): boolean {
     if (widthPx <= 0 || !(vp.endNs > vp.startNs)) return false;
-    if (this.covers(cpu, vp, widthPx, dataVersion)) return false;
-    if (this.inflight.has(cpu)) return false;
+    if (this.covers(cpu, vp, widthPx, dataVersion, following)) return false;
+    if (this.inflight.has(cpu)) {
+      // Asked again while an answer is on its way (the followed view slid on): ask for this
+      // view as soon as that answer is here, not at the next draw (up to a frame later).
+      this.wanted.set(cpu, {vp, widthPx, dataVersion, following});
+      return false;
+    }
+    this.wanted.delete(cpu);
     const span = vp.endNs - vp.startNs;
-    const range = {startNs: vp.startNs - span * OVERSCAN, endNs: vp.endNs + span * OVERSCAN};
-    const cols = Math.ceil(widthPx * DETAIL);
+    const over = following ? FOLLOW_OVERSCAN : OVERSCAN;
+    const range = {startNs: vp.startNs - span * over, endNs: vp.endNs + span * over};
+    const cols = Math.ceil(widthPx * (DETAIL / (1 + 2 * OVERSCAN)) * (1 + 2 * over));
     const seq = ++this.seq;
     this.inflight.set(cpu, {seq, key: ''});
     this.fetches++;
+    const ask = {cpu, seq, range, cols, vp, dataVersion};
+    if (this.backend.timelines) {
+      if (this.batch.push(ask) === 1) queueMicrotask(() => this.sendBatch());
+      return true;
+    }
     this.backend.timeline(cpu, range, cols).then(
       (track) => {
-        if (this.inflight.get(cpu)?.seq === seq) this.inflight.delete(cpu);
-        const old = this.entries.get(cpu);
-        if (old && old.seq > seq) return; // a newer answer is already here
-        this.entries.set(cpu, {
-          track,
-          range,
-          nsPerCol: (range.endNs - range.startNs) / cols,
-          dataVersion,
-          seq,
-          fetchedAtMs: this.now(),
-        });
-        for (const fn of this.listeners) fn();
+        this.store(ask, track);
+        // Even for a dropped answer: a canvas may be waiting for it (TimelineCanvas).
+        this.changed();
+        this.askWanted([cpu]);
       },
-      (err: unknown) => {
-        if (this.inflight.get(cpu)?.seq === seq) this.inflight.delete(cpu);
-        console.warn(`ringside: timeline query for cpu ${cpu} failed`, err);
-      },
+      (err: unknown) => this.failed([ask], err),
     );
     return true;
+  }
+
+  /** Ask now for the views refused while these CPUs' answers were on their way. */
+  private askWanted(cpus: number[]): void {
+    for (const cpu of cpus) {
+      const w = this.wanted.get(cpu);
+      if (!w || this.inflight.has(cpu)) continue;
+      this.wanted.delete(cpu);
+      this.ensure(cpu, w.vp, w.widthPx, w.dataVersion, w.following);
+    }
+  }
+
+  /** One query per distinct range and detail among the gathered asks. */
+  private sendBatch(): void {
+    const asks = this.batch;
+    this.batch = [];
+    const groups = new Map<string, typeof asks>();
+    for (const a of asks) {
+      const key = `${a.range.startNs}:${a.range.endNs}:${a.cols}`;
+      const g = groups.get(key);
+      if (g) g.push(a);
+      else groups.set(key, [a]);
+    }
+    for (const g of groups.values()) {
+      const cpus = g.map((a) => a.cpu);
+      this.backend.timelines!(cpus, g[0].range, g[0].cols).then(
+        (tracks) => {
+          g.forEach((a, i) => {
+            if (tracks[i]) this.store(a, tracks[i]);
+            else if (this.inflight.get(a.cpu)?.seq === a.seq) this.inflight.delete(a.cpu);
+          });
+          this.changed(); // even for dropped answers: a canvas may be waiting (TimelineCanvas)
+          this.askWanted(cpus);
+        },
+        (err: unknown) => this.failed(g, err),
+      );
+    }
+  }
+
+  /** Keep an answer unless a newer one is here; returns whether it was kept. */
+  private store(
+    a: {cpu: number; seq: number; range: Viewport; cols: number; vp: Viewport; dataVersion: number},
+    track: TimelineTrack,
+  ): boolean {
+    if (this.inflight.get(a.cpu)?.seq === a.seq) this.inflight.delete(a.cpu);
+    const old = this.entries.get(a.cpu);
+    if (old && old.seq > a.seq) return false; // a newer answer is already here
+    this.entries.set(a.cpu, {
+      track,
+      range: a.range,
+      nsPerCol: (a.range.endNs - a.range.startNs) / a.cols,
+      dataVersion: a.dataVersion,
+      askedEndNs: a.vp.endNs,
+      seq: a.seq,
+      fetchedAtMs: this.now(),
+    });
+    return true;
+  }
+
+  private failed(asks: {cpu: number; seq: number}[], err: unknown): void {
+    for (const a of asks) if (this.inflight.get(a.cpu)?.seq === a.seq) this.inflight.delete(a.cpu);
+    this.changed(); // a canvas waiting for these columns paints what it has
+    console.warn(
+      `ringside: timeline query for cpu ${asks.map((a) => a.cpu).join(',')} failed`,
+      err,
+    );
+  }
+
+  private changed(): void {
+    for (const fn of this.listeners) fn();
   }
 }

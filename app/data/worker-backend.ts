@@ -109,6 +109,9 @@ export class WorkerBackend implements DashboardBackend {
       case 'stats':
         if (!this.source) void this.describeSource();
         break;
+      case 'edge':
+        this.emit({kind: 'edge', range: {startNs: n.startNs, endNs: n.endNs}});
+        break;
       case 'notice':
         this.emit({
           kind: 'notice',
@@ -208,6 +211,10 @@ export class WorkerBackend implements DashboardBackend {
     };
   }
 
+  async edge(): Promise<Viewport | null> {
+    return dataRange((await this.api.summary()).data);
+  }
+
   private cpuView(
     cpu: number,
     c: CpuStats | undefined,
@@ -269,6 +276,16 @@ export class WorkerBackend implements DashboardBackend {
       cpus: [cpu],
     });
     return this.toTrack(cpu, a.data);
+  }
+
+  async timelines(cpus: number[], range: Viewport, widthPx: number): Promise<TimelineTrack[]> {
+    const a = await this.api.timeline({
+      startNs: range.startNs,
+      endNs: range.endNs,
+      widthPx,
+      cpus,
+    });
+    return cpus.map((cpu) => this.toTrack(cpu, a.data));
   }
 
   private toTrack(cpu: number, lod: TimelineLod): TimelineTrack {

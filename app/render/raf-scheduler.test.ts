@@ -52,14 +52,31 @@ describe('RafScheduler', () => {
     });
     const err = console.error;
     console.error = () => {};
-    c.tick(1);
+    c.tick(100);
     console.error = err;
-    c.tick(2);
-    c.tick(3);
+    c.tick(200);
+    c.tick(300);
     expect(n).toBe(3);
     stop();
-    c.tick(4);
+    c.tick(400);
     expect(n).toBe(3);
     expect(c.pending()).toBe(0);
+  });
+
+  it('paints animations every other 60 Hz frame, dirty canvases every frame', () => {
+    const c = manualClock();
+    const s = new RafScheduler(c.clock);
+    let anim = 0;
+    let dirty = 0;
+    const stop = s.animate(() => anim++);
+    const fd = () => dirty++;
+    for (let i = 1; i <= 12; i++) {
+      s.request(fd);
+      c.tick(i * 16.7);
+    }
+    expect(dirty).toBe(12);
+    expect(anim).toBe(6);
+    expect(c.pending()).toBe(1); // still armed for the animation
+    stop();
   });
 });

@@ -20,11 +20,18 @@ const browserClock: FrameClock = {
 };
 
 export const FRAME_MEASURE = 'ringside:frame';
+/**
+ * Continuous animations (the swap rings' fades) repaint at most this often (ms), ~30/s: a
+ * 1.5 s fade looks the same, and without a GPU every canvas repaint is raster work on the main
+ * thread that the followed timelines need (profile of `npm run bench painted` heavy).
+ */
+export const ANIMATION_INTERVAL_MS = 33;
 
 export class RafScheduler {
   private readonly dirty = new Set<DrawFn>();
   private readonly continuous = new Set<DrawFn>();
   private pending = 0;
+  private lastAnimationMs = -Infinity;
   /** Frames painted so far (tests and the perf bench read it). */
   frames = 0;
   measure = false;
@@ -60,9 +67,16 @@ export class RafScheduler {
 
   private run(nowMs: number): void {
     this.pending = 0;
-    const fns = [...this.dirty, ...this.continuous];
+    // 2 ms of slack: frames 16.7 ms apart make every second frame an animation frame.
+    const animate =
+      this.continuous.size > 0 && nowMs - this.lastAnimationMs >= ANIMATION_INTERVAL_MS - 2;
+    if (animate) this.lastAnimationMs = nowMs;
+    const fns = animate ? [...this.dirty, ...this.continuous] : [...this.dirty];
     this.dirty.clear();
-    if (fns.length === 0) return;
+    if (fns.length === 0) {
+      if (this.continuous.size) this.arm();
+      return;
+    }
     const mark = this.measure && typeof performance.mark === 'function';
     if (mark) performance.mark('ringside:frame-start');
     const seen = new Set<DrawFn>();

@@ -14,8 +14,15 @@ describe('drawRing', () => {
       scale,
       0,
     );
-    // 8 cells + reader highlight + reader fill level.
-    expect(rc.ops('fill')).toHaveLength(10);
+    // All 8 idle cells in one fill (8 sub-paths), then reader highlight + reader fill level.
+    expect(rc.ops('fill').map((f) => f.fillStyle)).toEqual([
+      CELL,
+      'rgba(88,166,214,0.25)',
+      THEME.accent,
+    ]);
+    // One sub-path per cell, plus the reader's highlight, fill level and outline.
+    expect(rc.ops('moveTo')).toHaveLength(8 + 3);
+    expect(rc.ops('arc')).toHaveLength((8 + 3) * 2);
     expect(rc.ops('stroke').map((s) => s.strokeStyle)).toEqual([THEME.accent]);
   });
 
@@ -36,11 +43,21 @@ describe('drawRing', () => {
       scale,
       1000,
     );
-    const fills = rc.ops('fill').map((f) => f.fillStyle);
-    expect(fills[0]).toBe(CELL); // reader cell base
-    expect(fills[1]).toMatch(/^rgba\(180,142,173/); // recent swap glows
-    expect(fills[2]).toBe(CELL); // swap too old: faded out
-    expect(fills[3]).toBe(THEME.loss);
+    // Which cells each fill covers: the outer arc of each sub-path starts at its cell's angle.
+    const step = (Math.PI * 2) / 4;
+    const cellsByFill: [string, number[]][] = [];
+    let cur: number[] = [];
+    for (const op of rc.log) {
+      if (op.op === 'beginPath') cur = [];
+      if (op.op === 'arc' && op.r === 50 - 3)
+        cur.push(Math.round((op.a0 + Math.PI / 2) / step - 0.1) + 0);
+      if (op.op === 'fill') cellsByFill.push([op.fillStyle, cur]);
+    }
+    // Reader (0) and the swap too old to glow (2) are idle cells; 1 glows; 3 is lost.
+    expect(cellsByFill[0]).toEqual([CELL, [0, 2]]);
+    expect(cellsByFill[1][0]).toMatch(/^rgba\(180,142,173/);
+    expect(cellsByFill[1][1]).toEqual([1]);
+    expect(cellsByFill[2]).toEqual([THEME.loss, [3]]);
   });
 
   it('draws nothing without a ring (read source has no meta page)', () => {

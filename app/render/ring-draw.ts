@@ -9,6 +9,10 @@
  *      ┌─┐  ring   ┌─┐      reader: accent outline + fill level
  *        └─┘     └─┘        recent swap: glow; lost: red cross
  *            └─┘
+ *
+ * Cells of one colour are filled as one path (one `fill` per colour, not per cell): while data
+ * streams the ring animates every frame, and per-cell fills of a few hundred sub-buffers were
+ * the largest draw cost on the page (profile of `npm run bench painted` heavy, 2026-11-22).
  */
 import type {CanvasScale, RingState} from '../model/types.ts';
 import {THEME} from './colors.ts';
@@ -38,6 +42,23 @@ function cellAngles(id: number, n: number): [number, number] {
   return [a0, a0 + step - gap];
 }
 
+/**
+ * Adds one cell as a sub-path (the caller begins the path and fills it). No closePath: fill
+ * closes every sub-path itself, and in Chromium each closePath on a path of many sub-paths
+ * costs more as the path grows (it took half the page's main thread in a heavy-load profile).
+ */
+function addCell(
+  ctx: CanvasRenderingContext2D,
+  g: RingGeometry,
+  a0: number,
+  a1: number,
+  rOut: number,
+): void {
+  ctx.moveTo(g.cx + rOut * Math.cos(a0), g.cy + rOut * Math.sin(a0));
+  ctx.arc(g.cx, g.cy, rOut, a0, a1);
+  ctx.arc(g.cx, g.cy, g.rInner, a1, a0, true);
+}
+
 function cellPath(
   ctx: CanvasRenderingContext2D,
   g: RingGeometry,
@@ -46,9 +67,8 @@ function cellPath(
   rOut: number,
 ): void {
   ctx.beginPath();
-  ctx.arc(g.cx, g.cy, rOut, a0, a1);
-  ctx.arc(g.cx, g.cy, g.rInner, a1, a0, true);
-  ctx.closePath();
+  addCell(ctx, g, a0, a1, rOut);
+  ctx.closePath(); // for the outline's stroke
 }
 
 export function drawRing(
@@ -67,8 +87,9 @@ export function drawRing(
   const swapAge = new Map<number, number>();
   for (const s of ring.recentSwaps) swapAge.set(s.subbufId, nowMs - s.atMs);
 
+  // Cell ids by colour, idle cells first; Map keeps first-seen order.
+  const byFill = new Map<string, number[]>([[CELL, []]]);
   for (let id = 0; id < n; id++) {
-    const [a0, a1] = cellAngles(id, n);
     let fill: string = CELL;
     if (lost.has(id)) fill = THEME.loss;
     const age = swapAge.get(id);
@@ -76,8 +97,18 @@ export function drawRing(
       const alpha = (1 - age / SWAP_FADE_MS) * 0.8;
       fill = lost.has(id) ? THEME.loss : `rgba(180,142,173,${(0.25 + alpha).toFixed(2)})`;
     }
+    const ids = byFill.get(fill);
+    if (ids) ids.push(id);
+    else byFill.set(fill, [id]);
+  }
+  for (const [fill, ids] of byFill) {
+    if (ids.length === 0) continue;
     ctx.fillStyle = fill;
-    cellPath(ctx, g, a0, a1, g.rOuter);
+    ctx.beginPath();
+    for (const id of ids) {
+      const [a0, a1] = cellAngles(id, n);
+      addCell(ctx, g, a0, a1, g.rOuter);
+    }
     ctx.fill();
   }
   if (ring.readerId >= 0 && ring.readerId < n) {

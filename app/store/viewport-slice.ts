@@ -18,6 +18,13 @@ export interface ViewportSlice {
   viewport: Viewport;
   /** Slide with new data. */
   followLive: boolean;
+  /**
+   * The span follow mode shows: the last one the user chose (zoom, setViewport), else the
+   * default. Kept apart from `viewport` because a short data range narrows the followed view
+   * (maxSpan) and the view must widen again as data accumulates; without this, a first look
+   * at 8 ms of data pinned the live view at 12 ms for good.
+   */
+  followSpanNs: number;
   /** Oldest and newest timestamp the worker's window holds; null before the first event. */
   dataRange: Viewport | null;
   setViewport: (vp: Viewport) => void;
@@ -48,8 +55,12 @@ function maxSpan(range: Viewport | null): number {
 export const createViewportSlice: StateCreator<AppState, [], [], ViewportSlice> = (set, get) => ({
   viewport: {startNs: 0, endNs: DEFAULT_SPAN_NS},
   followLive: true,
+  followSpanNs: DEFAULT_SPAN_NS,
   dataRange: null,
-  setViewport: (vp) => set({viewport: clampSpan(vp, maxSpan(get().dataRange)), followLive: false}),
+  setViewport: (vp) => {
+    const viewport = clampSpan(vp, maxSpan(get().dataRange));
+    set({viewport, followLive: false, followSpanNs: viewport.endNs - viewport.startNs});
+  },
   panByFraction: (fraction) => {
     const {viewport} = get();
     get().panByNs((viewport.endNs - viewport.startNs) * fraction);
@@ -73,10 +84,11 @@ export const createViewportSlice: StateCreator<AppState, [], [], ViewportSlice> 
       set({
         viewport: {startNs: anchorNs - f * span, endNs: anchorNs + (1 - f) * span},
         followLive: false,
+        followSpanNs: span,
       });
       return;
     }
-    set({viewport: next, followLive: false});
+    set({viewport: next, followLive: false, followSpanNs: next.endNs - next.startNs});
   },
   setFollowLive: (on) => {
     set({followLive: on});
@@ -84,12 +96,12 @@ export const createViewportSlice: StateCreator<AppState, [], [], ViewportSlice> 
     if (on && dataRange) get().setDataRange(dataRange);
   },
   setDataRange: (range) => {
-    const {followLive, viewport} = get();
+    const {followLive, followSpanNs} = get();
     if (!followLive) {
       set({dataRange: range});
       return;
     }
-    const span = Math.min(viewport.endNs - viewport.startNs, maxSpan(range));
+    const span = Math.min(followSpanNs, maxSpan(range));
     set({dataRange: range, viewport: {startNs: range.endNs - span, endNs: range.endNs}});
   },
   jumpTo: (tsNs) => {

@@ -11,6 +11,7 @@ import {createInterface} from 'node:readline';
 import {fileURLToPath} from 'node:url';
 import WebSocket from 'ws';
 import {FrameType, type WireMetadata} from '../../core/protocol.ts';
+import type {EventColumns} from '../../core/subbuffer.ts';
 import {
   Connection,
   wsUrlFromServerUrl,
@@ -28,6 +29,19 @@ export interface ServerStats {
   /** With RINGSIDE_BENCH_READ_TRACE=1: ms between reads that found data, bytes per such read. */
   readGapsMs?: number[];
   bytesPerRead?: number[];
+  /** With RINGSIDE_BENCH_READ_TRACE=1: all source reads so far, and per data read the slices
+   * asked for and the ms spent waiting since the previous data read. */
+  readsTotal?: number;
+  wantPerRead?: number[];
+  waitMsPerRead?: number[];
+  /** The connected clients' queue counters (fan-out client ids). */
+  queues?: {
+    id: number;
+    framesSent: number;
+    gapSlices: number;
+    metasDeferred: number;
+    queuedFrames: number;
+  }[];
 }
 
 export interface LiveServer {
@@ -40,7 +54,13 @@ export interface LiveServer {
 }
 
 export async function startServer(
-  opts: {clock?: string; events?: string[]; instance?: string} = {},
+  opts: {
+    clock?: string;
+    events?: string[];
+    instance?: string;
+    /** More `ringside serve` options, e.g. ['--no-self-filter']. */
+    serveArgs?: string[];
+  } = {},
 ): Promise<LiveServer> {
   // RINGSIDE_BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof".
   const extra = (process.env.RINGSIDE_BENCH_SERVER_NODE_ARGS ?? '').split(' ').filter(Boolean);
@@ -57,6 +77,7 @@ export async function startServer(
     '--no-build',
   ];
   for (const e of opts.events ?? ['ftrace:raw_data']) args.push('-e', e);
+  args.push(...(opts.serveArgs ?? []));
   if (opts.clock) args.push('--bench-clock', opts.clock);
   if (opts.instance) args.push('--bench-instance', opts.instance);
   const child = trackChild(
@@ -112,8 +133,21 @@ export interface ConsumerOptions {
   latency?: boolean;
   /** Only this CPU's events (default: all). */
   latencyCpu?: number;
-  /** Credit window in frames (default: the Connection's, 128; env RINGSIDE_BENCH_WINDOW_FRAMES). */
+  /** Credit window in frames (default: the Connection's, 1024; env RINGSIDE_BENCH_WINDOW_FRAMES). */
   windowFrames?: number;
+  /**
+   * false: the server does not need to have ftrace/raw_data (other events only; no id
+   * counting). Default true: METADATA without it is an error.
+   */
+  requireRawData?: boolean;
+  /** Every decoded batch (timestamps in `cols.tsNs[start .. start+count)`), for own counting. */
+  onEvents?: (
+    cpu: number,
+    bytes: Uint8Array,
+    cols: EventColumns,
+    start: number,
+    count: number,
+  ) => void;
 }
 
 export class LiveConsumer {
@@ -122,9 +156,13 @@ export class LiveConsumer {
   readonly conn: Connection;
   events = 0;
   otherEvents = 0;
+  /** Server time (Date.now()) of the last META frame handled: how far behind the consumer is. */
+  lastMetaTimeMs = 0;
   lastEventMs = 0;
   /** Latency samples in ns (when asked for). */
   latencyNs: number[] = [];
+  /** The same events' own timestamps (trace clock, ns), in arrival order (when asked for). */
+  latencyTsNs: number[] = [];
   private rawDataType = -1;
   private ready: Promise<void>;
 
@@ -159,16 +197,22 @@ export class LiveConsumer {
             st.missingInside += id - st.next;
             st.next = id + 1;
           } else st.backwards++;
-          if (latHere) this.latencyNs.push(nowNs - cols.tsNs[i]);
+          if (latHere) {
+            this.latencyNs.push(nowNs - cols.tsNs[i]);
+            this.latencyTsNs.push(cols.tsNs[i]);
+          }
         }
+        o.onEvents?.(cpu, bytes, cols, start, count);
         this.events += count;
         this.lastEventMs = performance.now();
       },
       metadata: (m: WireMetadata) => {
         const f = m.formats.find((x) => x.system === 'ftrace' && x.name === 'raw_data');
         const id = f && /^ID:\s*(\d+)/m.exec(f.text);
-        if (!id) return onFail(new Error('no ftrace/raw_data format in METADATA'));
-        this.rawDataType = Number(id[1]);
+        if (!id && o.requireRawData !== false) {
+          return onFail(new Error('no ftrace/raw_data format in METADATA'));
+        }
+        this.rawDataType = id ? Number(id[1]) : 0x10000; // no u16 type matches: no id counting
         onReady();
       },
       error: (cpu, e) => console.error(`consumer cpu${cpu}: ${e.message}`),
@@ -179,12 +223,14 @@ export class LiveConsumer {
       clientName: 'ringside-bench',
       ...(windowFrames ? {windowFrames} : {}),
       reconnect: false,
-      onFrame: (f) => this.loop.handle(f),
+      onFrame: (f) => {
+        if (f.type === FrameType.META) this.lastMetaTimeMs = f.timeMs;
+        this.loop.handle(f);
+      },
       onState: (s, detail) => {
         if (s === 'closed' && this.rawDataType < 0) onFail(new Error(`connection ${detail}`));
       },
     });
-    void FrameType;
   }
 
   /** Connect and wait for HELLO + METADATA. */

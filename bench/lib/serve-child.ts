@@ -32,45 +32,42 @@ const args = parseServeArgs(argv);
 
 /**
  * RINGSIDE_BENCH_READ_TRACE=1: time every source.read() that returned data, to see how long the
- * kernel buffer went unread (the loss mechanism when the reader is not CPU-bound).
+ * kernel buffer went unread (the loss mechanism when the reader is not CPU-bound), and count all
+ * reads (`readsTotal`, cumulative).
  */
 const readTrace = process.env.RINGSIDE_BENCH_READ_TRACE === '1';
 const gapsMs: number[] = [];
+/** Every source.read(), with data or not (the wait pacer's work shows here). */
+let readsTotal = 0;
 const bytesPerRead: number[] = [];
+/** Slices the fan-out asked for in each read that returned data (its clients' room, ≤ 256). */
+const wantPerRead: number[] = [];
+/** Per data read: ms spent in source.wait() since the previous data read. */
+const waitMsPerRead: number[] = [];
+let waitMs = 0;
 let lastDataMs = 0;
 
-/**
- * RINGSIDE_BENCH_PACE_FIX=1 (experiment, not the shipped behaviour): after a read that returned
- * slices, the next read returns nothing without touching the kernel, so the fan-out goes through
- * source.wait() and the wait pacer's batching gap is honoured. Today the fan-out reads again at
- * once (setImmediate), that read is usually empty, and its noteRead(0) cancels the gap.
- */
-const paceFix = process.env.RINGSIDE_BENCH_PACE_FIX === '1';
-function pacedAfterData(src: TraceSource): void {
-  const read = src.read.bind(src);
-  let justHadData = false;
-  src.read = (max: number) => {
-    const budgetHit = (src as unknown as {moreQueued?: boolean}).moreQueued === true;
-    if (justHadData && !budgetHit) {
-      justHadData = false;
-      return {slices: [], metas: [], notices: []};
-    }
-    const b = read(max);
-    justHadData = b.slices.length > 0;
-    return b;
-  };
-}
 function traced(src: TraceSource): TraceSource {
   const read = src.read.bind(src);
   src.read = (max: number) => {
     const b = read(max);
+    readsTotal++;
     if (b.slices.length) {
       const now = performance.now();
       if (lastDataMs) gapsMs.push(now - lastDataMs);
       lastDataMs = now;
       bytesPerRead.push(b.slices.reduce((n, x) => n + x.bytes.length, 0));
+      wantPerRead.push(max);
+      waitMsPerRead.push(waitMs);
+      waitMs = 0;
     }
     return b;
+  };
+  const wait = src.wait.bind(src);
+  src.wait = async (ms: number, signal?: AbortSignal) => {
+    const t0 = performance.now();
+    await wait(ms, signal);
+    waitMs += performance.now() - t0;
   };
   return src;
 }
@@ -85,7 +82,6 @@ const handle = await startServe(
           reason: `mmap: own instance ${instanceName}`,
         }
       : await createSource(clock ? {...o, traceClock: clock} : o);
-    if (paceFix) pacedAfterData(c.source);
     if (readTrace) traced(c.source);
     return c;
   },
@@ -99,6 +95,23 @@ process.stdout.write(
     reason: handle.reason,
   }) + '\n',
 );
+
+/** Counters of the connected clients' queues (fan-out ids are 1, 2, …; gone ones are skipped). */
+function clientQueues() {
+  const out = [];
+  for (let id = 1; id < 64; id++) {
+    const q = handle.fanout.clientQueue(id);
+    if (!q) continue;
+    out.push({
+      id,
+      framesSent: q.framesSent,
+      gapSlices: q.gapSlices,
+      metasDeferred: q.metasDeferred,
+      queuedFrames: q.queuedFrames,
+    });
+  }
+  return out;
+}
 
 let stopping = false;
 async function stop(): Promise<void> {
@@ -118,7 +131,16 @@ rl.on('line', (line) => {
         cpuUserUs: u.user,
         cpuSystemUs: u.system,
         rssBytes: process.memoryUsage().rss,
-        ...(readTrace ? {readGapsMs: gapsMs.splice(0), bytesPerRead: bytesPerRead.splice(0)} : {}),
+        queues: clientQueues(),
+        ...(readTrace
+          ? {
+              readGapsMs: gapsMs.splice(0),
+              bytesPerRead: bytesPerRead.splice(0),
+              wantPerRead: wantPerRead.splice(0),
+              waitMsPerRead: waitMsPerRead.splice(0),
+              readsTotal,
+            }
+          : {}),
       }) + '\n',
     );
   } else if (line.trim() === 'stop') void stop();

@@ -5,7 +5,16 @@
  * Plus the trace-cmd runs (record, stream) with their id checks.
  */
 import {execFileSync, spawn} from 'node:child_process';
-import {existsSync, mkdirSync, openSync, closeSync, readFileSync, statSync} from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  readSync,
+  readdirSync,
+  statSync,
+} from 'node:fs';
 import {fileURLToPath} from 'node:url';
 import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {CpuEventStream} from '../../core/tracedat/event-iterator.ts';
@@ -252,6 +261,162 @@ export function runTraceCmd(
       if (code !== 0 && !watchdog) {
         reject(new Error(`trace-cmd ${mode} failed (${code}): ${stderr.slice(-2000)}`));
       } else resolve({wallS: (performance.now() - t0) / 1000, stderr, pid: c.pid!, watchdog});
+    });
+  });
+}
+
+export interface CpuEventCount {
+  cpu: number;
+  events: number;
+  /** Events of the tracer's own processes (comm `selfComm`), when asked for. */
+  self?: number;
+  /** Loss the data itself records (trace.dat page headers, stream's "EVENTS DROPPED" lines). */
+  lost: number;
+  /** Places where events were lost but the count is unknown. */
+  lostUnknown: number;
+}
+
+function cpuCount(m: Map<number, CpuEventCount>, cpu: number): CpuEventCount {
+  let c = m.get(cpu);
+  if (!c) m.set(cpu, (c = {cpu, events: 0, lost: 0, lostUnknown: 0}));
+  return c;
+}
+
+/** Events per CPU in a trace.dat (every buffer), and the loss its page headers record. */
+export function eventsInTraceDat(file: string, selfComm?: string): Map<number, CpuEventCount> {
+  const src = FileByteSource.open(file);
+  const counts = new Map<number, CpuEventCount>();
+  try {
+    const dat = readTraceDat(src);
+    // pids whose saved comm is selfComm (the file's cmdlines: "pid comm" lines)
+    const selfPids = new Set<number>();
+    if (selfComm) {
+      for (const l of dat.cmdlines.split('\n')) {
+        const m = /^(\d+) (.*)$/.exec(l);
+        if (m && m[2] === selfComm) selfPids.add(Number(m[1]));
+      }
+    }
+    dat.buffers.forEach((b, bi) => {
+      if (b.latency) return;
+      for (const d of b.cpus) {
+        if (d.size === 0) continue;
+        const s = new CpuEventStream(dat, b, bi, d.cpu, (e) =>
+          console.error(`trace.dat: ${e.message}`),
+        );
+        const c = cpuCount(counts, d.cpu);
+        for (let more = s.loadNextPage(); more; more = s.loadNextPage()) {
+          c.events += s.cols.length;
+          if (selfPids.size) {
+            const dv = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
+            for (let i = 0; i < s.cols.length; i++) {
+              if (selfPids.has(dv.getInt32(s.cols.payloadOffset[i] + 4, true))) {
+                c.self = (c.self ?? 0) + 1;
+              }
+            }
+          }
+          if (s.pageLost > 0) c.lost += s.pageLost;
+          else if (s.pageLost < 0) c.lostUnknown++;
+        }
+      }
+    });
+  } finally {
+    src.close?.();
+  }
+  return counts;
+}
+
+/**
+ * Events per CPU in trace-cmd stream/report text ("comm-pid [001] …" lines) and the drops it
+ * printed ("CPU:1 [84865 EVENTS DROPPED]"). Read in chunks: the file can be hundreds of MB.
+ */
+export function eventsInText(file: string, selfComm?: string): Map<number, CpuEventCount> {
+  const counts = new Map<number, CpuEventCount>();
+  const fd = openSync(file, 'r');
+  const buf = Buffer.alloc(8 << 20);
+  let rest = '';
+  const line = /^[^\n]{0,48}?\[(\d{3})\] /;
+  const drop = /^CPU:(\d+) \[(\d+|\?) EVENTS DROPPED\]/;
+  try {
+    for (;;) {
+      const n = readSync(fd, buf, 0, buf.length, null);
+      const text = rest + buf.toString('latin1', 0, n);
+      const lines = text.split('\n');
+      rest = n > 0 ? lines.pop()! : '';
+      for (const l of lines) {
+        const m = line.exec(l);
+        if (m) {
+          const c = cpuCount(counts, Number(m[1]));
+          c.events++;
+          if (selfComm && l.trimStart().startsWith(`${selfComm}-`)) c.self = (c.self ?? 0) + 1;
+          continue;
+        }
+        const d = drop.exec(l);
+        if (d) {
+          const c = cpuCount(counts, Number(d[1]));
+          if (d[2] === '?') c.lostUnknown++;
+          else c.lost += Number(d[2]);
+        }
+      }
+      if (n === 0) break;
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return counts;
+}
+
+/** The kernel's per-CPU statistics of an instance (per_cpu/cpuN/stats), e.g. overrun, entries. */
+export function instanceCpuStats(instance: string): Map<number, Record<string, number>> {
+  const out = new Map<number, Record<string, number>>();
+  const dir = `${TRACEFS}/instances/${instance}/per_cpu`;
+  for (const name of readdirSync(dir)) {
+    const m = /^cpu(\d+)$/.exec(name);
+    if (!m) continue;
+    const rec: Record<string, number> = {};
+    for (const l of readFileSync(`${dir}/${name}/stats`, 'utf8').split('\n')) {
+      const kv = /^([a-z ]+):\s*([\d.]+)/.exec(l);
+      if (kv) rec[kv[1]] = Number(kv[2]);
+    }
+    out.set(Number(m[1]), rec);
+  }
+  return out;
+}
+
+/**
+ * Run a shell command (a workload such as hackbench) as the leader of its own process group;
+ * resolves when it exits. The group is killed when the command ends and by the cleanup on
+ * Ctrl-C or exit, so no forked worker outlives the bench.
+ */
+export function runWorkload(
+  cmd: string,
+  timeoutMs: number,
+  /** Called with the shell's pid before the command starts (e.g. to set an event pid filter). */
+  beforeStart?: (pid: number) => void,
+): Promise<{code: number | null; wallS: number; output: string}> {
+  let t0 = performance.now();
+  return new Promise((resolve) => {
+    // With beforeStart the shell waits for one line on stdin, then execs the command.
+    const script = beforeStart ? `read go; exec sh -c '${cmd.replace(/'/g, `'\\''`)}'` : cmd;
+    const c = trackChild(
+      spawn('sh', ['-c', script], {
+        stdio: [beforeStart ? 'pipe' : 'ignore', 'pipe', 'pipe'],
+        detached: true,
+      }),
+      true,
+    );
+    if (beforeStart) {
+      beforeStart(c.pid!);
+      t0 = performance.now();
+      c.stdin!.end('go\n');
+    }
+    let output = '';
+    c.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+    c.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+    const hard = setTimeout(() => signalChild(c, 'SIGKILL'), timeoutMs);
+    c.on('exit', (code) => {
+      clearTimeout(hard);
+      killGroup(c);
+      resolve({code, wallS: (performance.now() - t0) / 1000, output});
     });
   });
 }

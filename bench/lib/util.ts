@@ -43,3 +43,31 @@ export function percentiles(values: ArrayLike<number>, ps: number[]): number[] {
     a.length ? a[Math.min(a.length - 1, Math.floor((p / 100) * a.length))] : NaN,
   );
 }
+
+/**
+ * Offset wall clock − CLOCK_MONOTONIC of this process, in ns (wall = mono + offset). Date.now()
+ * only has 1 ms resolution, so each sample waits for the millisecond to tick and takes the
+ * monotonic time at that edge (bracketed by process.hrtime before and after the reads around
+ * it); the tightest of `samples` brackets wins. `errNs` is half that bracket.
+ */
+export function wallMinusMonoNs(samples = 9): {offsetNs: number; errNs: number} {
+  let best = {offsetNs: NaN, errNs: Infinity};
+  for (let k = 0; k < samples; k++) {
+    const d0 = Date.now();
+    let prevBefore = process.hrtime.bigint();
+    for (;;) {
+      const before = process.hrtime.bigint();
+      const d = Date.now();
+      const after = process.hrtime.bigint();
+      if (d !== d0) {
+        // The tick happened after the previous read began and before this one ended.
+        const errNs = Number(after - prevBefore) / 2;
+        const monoNs = Number(prevBefore) + errNs;
+        if (errNs < best.errNs) best = {offsetNs: d * 1e6 - monoNs, errNs};
+        break;
+      }
+      prevBefore = before;
+    }
+  }
+  return best;
+}

@@ -101,7 +101,8 @@ function schedSwitch(ev: EventFormat, c: EvalContext): string {
   return out;
 }
 
-const hex2 = (v: number): string => (v < 16 ? `0${v.toString(16)}` : v.toString(16));
+/** " 00".." ff": raw_data prints a byte per entry. */
+const SPACE_HEX2 = Array.from({length: 256}, (_, v) => ` ${v.toString(16).padStart(2, '0')}`);
 
 function rawData(ev: EventFormat, c: EvalContext): string {
   const id = fieldVal(ev, c, 'id');
@@ -113,7 +114,7 @@ function rawData(ev: EventFormat, c: EvalContext): string {
   // plugin_function does: with 4-byte longs bytes repeat.
   for (let p = buf.offset; p < c.size; p += c.longSize) {
     const n = Math.min(8, c.size - p);
-    for (let i = 0; i < n; i++) out += ` ${hex2(c.byte(p + i))}`;
+    for (let i = 0; i < n; i++) out += SPACE_HEX2[c.byte(p + i)];
   }
   return out;
 }

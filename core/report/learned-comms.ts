@@ -48,6 +48,11 @@ export class CommLearningRenderer implements InfoRenderer {
     return text;
   }
 
+  /** Whether records of this event can teach comms (learn() does nothing for the others). */
+  teaches(format: EventFormat): boolean {
+    return this.plan(format) !== null;
+  }
+
   /**
    * Learn the comms a record teaches without printing it (what render does after printing):
    * lets a reader that prints only some records keep the comm column of the others right.
@@ -71,11 +76,14 @@ export class CommLearningRenderer implements InfoRenderer {
     }
   }
 
-  private lastFormat: EventFormat | undefined;
-  private lastPlan: [FieldDef, FieldDef][] | null = null;
+  /** The last format seen per event id and its plan: records of alternating events (sys_enter,
+   *  sys_exit, …) find theirs on two array reads. */
+  private readonly formatById = new Array<EventFormat | undefined>(0x10000).fill(undefined);
+  private readonly planById = new Array<[FieldDef, FieldDef][] | null>(0x10000).fill(null);
 
   private plan(format: EventFormat): [FieldDef, FieldDef][] | null {
-    if (format === this.lastFormat) return this.lastPlan;
+    const id = format.id & 0xffff;
+    if (this.formatById[id] === format) return this.planById[id];
     let p = this.plans.get(format);
     if (p === undefined) {
       const pairs = SAVED[`${format.system}:${format.name}`];
@@ -91,8 +99,8 @@ export class CommLearningRenderer implements InfoRenderer {
       }
       this.plans.set(format, p);
     }
-    this.lastFormat = format;
-    this.lastPlan = p;
+    this.formatById[id] = format;
+    this.planById[id] = p;
     return p;
   }
 

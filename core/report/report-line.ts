@@ -51,10 +51,13 @@ const CPU_TEXT = [
   '[009]',
 ];
 
+/** "000".."999": microseconds are printed as two of these (no number → string per line). */
+const DIGITS3 = Array.from({length: 1000}, (_, i) => String(i).padStart(3, '0'));
+
 /** Six-digit, zero-padded microseconds (0..999999). */
 function usText(us: number): string {
-  const t = String(us);
-  return t.length === 6 ? t : '000000'.slice(t.length) + t;
+  const high = (us / 1000) | 0;
+  return DIGITS3[high] + DIGITS3[us - high * 1000];
 }
 
 function padStart(s: string, width: number): string {
@@ -74,7 +77,9 @@ export class ReportFormatter {
   private lastSecs = -1;
   private lastSecsText = '';
   private readonly commCache = new Map<number, {comm: string; text: string}>();
-  private readonly nameTexts = new WeakMap<EventFormat, string>();
+  /** ": name: " padded, by event id (with the format it was made for): one array read a line. */
+  private readonly nameFormats = new Array<EventFormat | undefined>(0x10000).fill(undefined);
+  private readonly nameTexts = new Array<string>(0x10000).fill('');
 
   constructor(
     private readonly registry: EventRegistry,
@@ -156,11 +161,13 @@ export class ReportFormatter {
     const commPid = this.commPid(pid);
     let info = this.renderer.render(format, bytes, payloadOffset, payloadLen);
     if (this.renderer.trimsNewline !== true && info.endsWith('\n')) info = info.slice(0, -1);
-    let nameText = this.nameTexts.get(format);
-    if (nameText === undefined) {
+    const slot = format.id & 0xffff;
+    let nameText = this.nameTexts[slot];
+    if (this.nameFormats[slot] !== format) {
       const name = format.name;
       nameText = `: ${name}: ${name.length < 20 ? SPACES.slice(0, 20 - name.length) : ''}`;
-      this.nameTexts.set(format, nameText);
+      this.nameFormats[slot] = format;
+      this.nameTexts[slot] = nameText;
     }
     return `${head}${commPid} ${cpuText}${this.usecs ? ' ' : ''}${this.formatTime(tsNs)}${nameText}${info}`;
   }

@@ -32,9 +32,11 @@ describe('TraceReport.blocks', () => {
       const even = new Map<number, string>();
       const odd = new Map<number, string>();
       const a = report(name);
-      for (const [b, text] of a.blocks(size, (b) => b % 2 === 0)) even.set(b, text);
+      for (const [b, text] of a.blocks(size, (b) => b % 2 === 0))
+        even.set(b, (even.get(b) ?? '') + text);
       const c = report(name);
-      for (const [b, text] of c.blocks(size, (b) => b % 2 === 1)) odd.set(b, text);
+      for (const [b, text] of c.blocks(size, (b) => b % 2 === 1))
+        odd.set(b, (odd.get(b) ?? '') + text);
       expect(a.events).toBe(c.events);
       const blocks = Math.ceil(a.events / size);
       expect(blocks).toBeGreaterThan(2);

@@ -5,6 +5,7 @@
  * tracecmd/trace-read.c.
  */
 import {DecodeError} from '../errors.ts';
+import type {EventFormat} from '../format/event-format.ts';
 import {EventRegistry} from '../format/event-registry.ts';
 import {EventRenderer} from '../print/render.ts';
 import {TraceEventIterator} from '../tracedat/event-iterator.ts';
@@ -14,6 +15,10 @@ import {CommLearningRenderer} from './learned-comms.ts';
 import {ReportFormatter} from './report-line.ts';
 
 const CHUNK_CHARS = 1 << 16;
+/** Per event id in blocks(): not looked at yet, teaches comms, does not. */
+const UNKNOWN_TEACH = 0;
+const TEACHES = 1;
+const TEACHES_NOT = 2;
 
 /** The event formats, symbols, printk formats and comms of a file, loaded into a registry. */
 export function registryFromTraceDat(dat: TraceDat): {
@@ -125,12 +130,17 @@ export class TraceReport {
 
   /**
    * The report body cut into blocks of `blockEvents` printed records, for readers that share
-   * the printing: yields [block number, text] for the blocks `printed(block)` accepts (asked
-   * once per block, in order, when it starts) and only follows the others (the comms that
-   * libtraceevent's sched plugin learns), so every printed line is what chunks() prints.
+   * the printing: prints the blocks `printed(block)` accepts (asked once per block, in order,
+   * when it starts) and only follows the others (the comms that libtraceevent's sched plugin
+   * learns), so every printed line is what chunks() prints. Yields [block number, text, last]:
+   * a block's text comes in pieces of about 64 KB like chunks() (one big string per block
+   * cost more to flatten and encode than its printing saved), `last` on its final piece.
    * After the last yield, `events` is the total count of records.
    */
-  *blocks(blockEvents: number, printed: (block: number) => boolean): Generator<[number, string]> {
+  *blocks(
+    blockEvents: number,
+    printed: (block: number) => boolean,
+  ): Generator<[number, string, boolean]> {
     const it = this.iterator;
     const fmt = this.formatter;
     const comms = this.comms;
@@ -141,13 +151,14 @@ export class TraceReport {
     let inBlock = 0;
     let printing = printed(0);
     let out = '';
+    const teaches = new Uint8Array(0x10000);
     while (it.next()) {
       const b = it.bytes;
       const at = it.payloadOffset;
       const id = le ? b[at] | (b[at + 1] << 8) : (b[at] << 8) | b[at + 1];
       if (!this.selected(id)) continue;
       if (inBlock === blockEvents) {
-        if (printing) yield [block, out];
+        if (printing) yield [block, out, true];
         out = '';
         block++;
         inBlock = 0;
@@ -159,12 +170,22 @@ export class TraceReport {
         fmt.prefix = prefixes[it.bufferIndex] ?? '';
         out += fmt.formatEvent(it.cpu, it.tsNs, b, at, it.payloadLen, it.lost);
         out += '\n';
+        if (out.length >= CHUNK_CHARS && inBlock < blockEvents) {
+          yield [block, out, false];
+          out = '';
+        }
       } else if (it.payloadLen >= 2) {
-        const format = registry.byId(id);
-        if (format) comms.learn(format, b, at, it.payloadLen);
+        // Only sched events teach comms; most records are passed over on one array read.
+        let teach = teaches[id];
+        if (teach === UNKNOWN_TEACH) {
+          const format = registry.byId(id);
+          teach = format !== undefined && comms.teaches(format) ? TEACHES : TEACHES_NOT;
+          teaches[id] = teach;
+        }
+        if (teach === TEACHES) comms.learn(registry.byId(id) as EventFormat, b, at, it.payloadLen);
       }
     }
-    if (printing && inBlock > 0) yield [block, out];
+    if (printing && inBlock > 0) yield [block, out, true];
   }
 }
 

@@ -17,6 +17,8 @@ export interface SourceArgs {
   bufferKb?: number;
   subbufKb?: number;
   seed?: number;
+  /** --no-self-filter: the own instance also records this process's threads. */
+  traceSelf?: boolean;
 }
 
 export interface ServeArgs extends SourceArgs {
@@ -49,7 +51,10 @@ export const SOURCE_USAGE = `source options:
                       repeatable
   --buffer-kb N       per-CPU buffer size of the private instance
   --subbuf-kb N       sub-buffer size of the private instance
-  --seed N            seed of the sim source`;
+  --seed N            seed of the sim source
+  --no-self-filter    also record Ringside's own threads in its private instance (by default
+                      they are kept out with set_event_notrace_pid, as trace-cmd record does;
+                      an attached instance is never filtered)`;
 
 export const SERVE_USAGE = `usage: ringside serve [options]
 
@@ -128,6 +133,9 @@ function sourceOption(a: string, take: Take, out: SourceArgs): boolean {
       return true;
     case '--seed':
       out.seed = num('--seed', take(), 0);
+      return true;
+    case '--no-self-filter':
+      out.traceSelf = true;
       return true;
     default:
       return false;
@@ -243,6 +251,7 @@ export function sourceOptions(a: SourceArgs, log?: (line: string) => void): Sour
     ...(a.bufferKb !== undefined ? {bufferKb: a.bufferKb} : {}),
     ...(a.subbufKb !== undefined ? {subbufKb: a.subbufKb} : {}),
     ...(a.seed !== undefined ? {seed: a.seed} : {}),
+    ...(a.traceSelf ? {traceSelf: true} : {}),
     ...(log ? {log} : {}),
   };
 }

@@ -134,10 +134,10 @@ describeKernel('serve → tail on the live kernel (mmap)', () => {
     expect(ids.every((id, i) => i === 0 || id > ids[i - 1])).toBe(true);
     expect(l.gapSlices + l.unexplainedSlices).toBe(0); // only client: no delivery gaps
     expect(l.missedStoredEvents).toBeGreaterThan(0);
-    // derived from the ring model: at least one sub-buffer lapped, never more than the overrun
-    // allows (127 of these 32-byte records fill a sub-buffer; whole extra laps are invisible)
+    // Derived from the ring model: never more than the overrun allows (127 of these 32-byte
+    // records fill a sub-buffer). It sees positions modulo the ring, so whole laps are invisible
+    // and 0 is a legitimate answer when the paused reader resumes a whole number of laps later.
     expect(l.ringModelValid).toBe(true);
-    expect(l.skippedSubbufsDerived).toBeGreaterThan(0);
     expect(l.skippedSubbufsDerived * 127).toBeLessThanOrEqual(l.overrunEvents);
     console.log(
       `paused client: written ${n}, received ${ids.length}, overrun ${l.overrunEvents}, ` +

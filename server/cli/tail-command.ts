@@ -61,7 +61,7 @@ interface CpuQueue {
  * the same read is drained). The only race left is an event reserved before a read started and
  * committed after its CPU was drained (reserve→commit runs with preemption off: microseconds).
  *
- * Sources that send no CAUGHT_UP (sim, replay) keep the older rule: wait for a CPU that
+ * Sources that send no CAUGHT_UP (replay) keep the older rule: wait for a CPU that
  * delivered in the last HOLD_MS to reach the line's time, or at most HOLD_MS.
  */
 export class CpuMerger {

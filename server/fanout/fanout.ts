@@ -27,20 +27,23 @@ import {
   MAX_CLIENT_FRAME_BYTES,
   PROTOCOL_VERSION,
   bytesToHex,
-  encodeCaughtUp,
+  caughtUpFrameBytes,
   encodeHello,
-  encodeMeta,
   encodeMetadata,
   encodeNotice,
   encodeStats,
-  encodeSubbuf,
+  metaFrameBytes,
+  subbufFrameBytes,
+  writeCaughtUp,
+  writeMeta,
+  writeSubbuf,
   type ControlRequest,
   type HelloInfo,
   type NoticeKind,
   type SourceReasonCode,
   type WireMetadata,
 } from '../../core/protocol.ts';
-import type {SourceMetadata, TraceSource} from '../sources/source.ts';
+import type {MetaSnapshot, SourceBatch, SourceMetadata, TraceSource} from '../sources/source.ts';
 import {ClientQueue, type FrameSink, type WindowOptions} from './client-queue.ts';
 import {
   allowedControlActions,
@@ -68,8 +71,13 @@ export interface FanoutOptions extends Partial<WindowOptions> {
   log?: (line: string) => void;
 }
 
+/**
+ * Per client: up to 1024 queued data frames (as many as worker/connection.ts grants ahead, about
+ * 4 MiB of 4 KiB sub-buffers, more than one CPU's default 1410 KiB kernel buffer) so a consumer
+ * hiccup is absorbed here rather than by the kernel overwriting; 8 MiB at most whatever the size.
+ */
 export const DEFAULT_WINDOW: WindowOptions = {
-  windowFrames: 256,
+  windowFrames: 1024,
   windowBytes: 8 * 1024 * 1024,
   highWaterBytes: 1024 * 1024,
 };
@@ -280,6 +288,7 @@ export class Fanout {
         return this.dropClient(c, 1008, `protocol ${f.ack.protocol} is not ${PROTOCOL_VERSION}`);
       }
       c.includeSymbols = f.ack.includeSymbols === true;
+      c.queue.multiFrame = f.ack.multiFrame === true;
       void this.activate(c);
     } else {
       void this.control(c, f.control);
@@ -375,30 +384,7 @@ export class Fanout {
         const batch = this.source.read(want);
         // Meta snapshots alone are not news: sources take one per GET_READER, even when idle.
         got = batch.slices.length + batch.notices.length;
-        for (const s of batch.slices) {
-          this.slicesRead++;
-          this.bytesRead += s.bytes.length;
-          const frame = encodeSubbuf(s.cpu, s.subbufId, s.seq, s.from, s.bytes);
-          for (const c of this.clients.values()) {
-            if (c.active) c.queue.offerSlice(frame, s.cpu, s.seq, s.bytes.length);
-          }
-        }
-        // Meta counters are cumulative: the last snapshot per CPU of a batch says it all, and
-        // it goes after the slices it describes.
-        const lastMeta = new Map<number, (typeof batch.metas)[number]>();
-        for (const m of batch.metas) lastMeta.set(m.cpu, m);
-        this.metasRead += batch.metas.length;
-        for (const m of lastMeta.values()) {
-          const frame = encodeMeta(m.cpu, m.timeMs, m.bytes);
-          for (const c of this.clients.values())
-            if (c.active) c.queue.offerMeta(frame, m.cpu, m.bytes);
-        }
-        // CAUGHT_UP after every read that delivered slices, and once after the last of them.
-        const hadData = batch.slices.length > 0;
-        if (batch.caughtUp && (hadData || this.lastReadHadData)) {
-          this.broadcast(encodeCaughtUp(batch.caughtUp), true);
-        }
-        this.lastReadHadData = hadData;
+        this.deliver(batch);
         for (const n of batch.notices) await this.onNotice(n.kind, n.cpu ?? -1, n.message);
       } catch (e) {
         this.readErrors++;
@@ -407,16 +393,62 @@ export class Fanout {
         await sleep(100);
         continue;
       }
-      if (got === 0) {
-        try {
-          await this.source.wait(idleWaitMs, this.abort.signal);
-        } catch {
-          // aborted by close()
-        }
-      } else {
-        // Let socket callbacks and client messages run between batches.
-        await new Promise<void>((r) => setImmediate(r));
+      // After data too, go through wait(): that is where the source paces its reads (the mmap
+      // source holds back a few ms to batch, see wait-pacer.ts); reading again at once would
+      // mostly find nothing and cost a read per event. Let socket callbacks and client messages
+      // run first.
+      if (got > 0) await new Promise<void>((r) => setImmediate(r));
+      try {
+        await this.source.wait(idleWaitMs, this.abort.signal);
+      } catch {
+        // aborted by close()
       }
+    }
+  }
+
+  /**
+   * Encode one read's slices, then the last meta page per CPU, then CAUGHT_UP, back to back in
+   * one buffer (a multi-frame client gets them as one message without a copy: client-queue.ts),
+   * and offer them to every active client.
+   */
+  private deliver(batch: SourceBatch): void {
+    // Meta counters are cumulative: the last snapshot per CPU of a batch says it all, and it
+    // goes after the slices it describes.
+    const lastMeta = new Map<number, MetaSnapshot>();
+    for (const m of batch.metas) lastMeta.set(m.cpu, m);
+    this.metasRead += batch.metas.length;
+    // CAUGHT_UP after every read that delivered slices, and once after the last of them.
+    const hadData = batch.slices.length > 0;
+    const caughtUp =
+      batch.caughtUp && (hadData || this.lastReadHadData) ? batch.caughtUp : undefined;
+    this.lastReadHadData = hadData;
+    let total = caughtUp ? caughtUpFrameBytes(caughtUp.length) : 0;
+    for (const s of batch.slices) total += subbufFrameBytes(s.bytes.length);
+    for (const m of lastMeta.values()) total += metaFrameBytes(m.bytes.length);
+    if (total === 0) return;
+    const buf = new Uint8Array(total);
+    let at = 0;
+    const corked = [...this.clients.values()].map((c) => c.queue);
+    for (const q of corked) q.cork();
+    try {
+      for (const s of batch.slices) {
+        this.slicesRead++;
+        this.bytesRead += s.bytes.length;
+        const frame = writeSubbuf(buf, at, s.cpu, s.subbufId, s.seq, s.from, s.bytes);
+        at += frame.length;
+        for (const c of this.clients.values()) {
+          if (c.active) c.queue.offerSlice(frame, s.cpu, s.seq, s.bytes.length);
+        }
+      }
+      for (const m of lastMeta.values()) {
+        const frame = writeMeta(buf, at, m.cpu, m.timeMs, m.bytes);
+        at += frame.length;
+        for (const c of this.clients.values())
+          if (c.active) c.queue.offerMeta(frame, m.cpu, m.bytes);
+      }
+      if (caughtUp) this.broadcast(writeCaughtUp(buf, at, caughtUp), true);
+    } finally {
+      for (const q of corked) q.uncork();
     }
   }
 

@@ -104,6 +104,8 @@ export class ReadSource extends KernelSourceBase implements TraceSource {
     if (s.gone) return batch;
     this.moreQueued = false;
     let newBytes = 0;
+    /** New bytes per CPU (index into files): the pacer wants the busiest CPU's share. */
+    const perCpu = new Array<number>(this.files.length).fill(0);
     const n = this.files.length;
     // Round-robin one sub-buffer per CPU at a time so no CPU starves under a small budget.
     const active = new Set(this.files.map((_, i) => i));
@@ -125,6 +127,7 @@ export class ReadSource extends KernelSourceBase implements TraceSource {
         } else {
           batch.slices.push(slice);
           newBytes += slice.bytes.length - 16;
+          perCpu[i] += slice.bytes.length - 16;
         }
       } catch (e) {
         active.delete(i);
@@ -136,7 +139,7 @@ export class ReadSource extends KernelSourceBase implements TraceSource {
       }
     }
     this.nextCpu = (this.nextCpu + 1) % Math.max(1, n);
-    s.noteRead(newBytes);
+    s.noteRead(newBytes, Math.max(0, ...perCpu));
     return batch;
   }
 

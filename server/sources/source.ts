@@ -168,6 +168,11 @@ export interface SourceOptions {
   traceClock?: string;
   /** Seed for the sim source (deterministic). */
   seed?: number;
+  /**
+   * Own instance: also trace the server's own threads (`--no-self-filter`). By default they are
+   * kept out (set_event_notrace_pid, see tracefs/self-filter.ts), as trace-cmd record does.
+   */
+  traceSelf?: boolean;
   /** Log line sink for "using X because Y" messages. */
   log?: (line: string) => void;
 }

@@ -8,6 +8,7 @@ import {DEFAULT_EVENTS, isToggleable, resolveEventSpecs} from './event-spec.ts';
 import {onlineCpus} from './tracefs-root.ts';
 import {TracefsError, fsFailure} from './tracefs-errors.ts';
 import {removeStaleInstances} from './stale-instances.ts';
+import {SelfFilter} from './self-filter.ts';
 
 export interface InstanceOptions {
   /** tracefs root, e.g. /sys/kernel/tracing. */
@@ -24,6 +25,11 @@ export interface InstanceOptions {
   clock?: string;
   /** trace-cmd syntax; empty = DEFAULT_EVENTS. Own instance only. */
   events?: string[];
+  /**
+   * Keep this process's own threads out of the instance (set_event_notrace_pid, written before
+   * any event is enabled; see self-filter.ts). Own instance only.
+   */
+  filterSelf?: boolean;
   log?: (line: string) => void;
 }
 
@@ -31,6 +37,8 @@ let ownCounter = 0;
 
 export class TraceInstance {
   private removed = false;
+  /** Own instance with `filterSelf`: call refresh() when threads may have started. */
+  selfFilter: SelfFilter | undefined;
 
   private constructor(
     /** Directory of the instance (the root itself for the top level). */
@@ -85,12 +93,31 @@ export class TraceInstance {
       this.write('buffer_percent', String(o.bufferPercent ?? 0));
     }
     if (o.clock) this.write('trace_clock', o.clock);
+    if (o.filterSelf) {
+      this.selfFilter = new SelfFilter(this, o.log);
+      this.selfFilter.refresh();
+    }
     const specs = o.events && o.events.length ? o.events : DEFAULT_EVENTS;
     const resolved = resolveEventSpecs(`${this.dir}/events`, specs);
     if (resolved.all) this.write('events/enable', '1');
     for (const e of resolved.events) {
       if (isToggleable(`${this.dir}/events`, e))
         this.write(`events/${e.system}/${e.name}/enable`, '1');
+    }
+  }
+
+  /**
+   * Add threads to `set_event_notrace_pid` (appended: the ones already there stay). Own instance
+   * only: an attached instance or the top level is never changed.
+   */
+  addNotracePids(pids: number[]): void {
+    if (!this.owned) throw new Error(`${this.dir} is not our own instance: not changing its pids`);
+    if (pids.length === 0) return;
+    const value = pids.join(' ');
+    try {
+      writeFileSync(this.path('set_event_notrace_pid'), value, {flag: 'a'});
+    } catch (e) {
+      throw fsFailure(`add '${value}' to ${this.path('set_event_notrace_pid')}`, e);
     }
   }
 

@@ -9,6 +9,7 @@ import type {
   SourceOpenOptions,
   TraceSource,
 } from '../../sources/source.ts';
+import {FrameReader} from '../../../core/framing.ts';
 import {decodeServerFrame} from '../../../core/protocol-decode.ts';
 import type {ServerFrame} from '../../../core/protocol.ts';
 
@@ -45,14 +46,22 @@ export class SpySource implements TraceSource {
 export class MemorySink implements FrameSink {
   bufferedAmount = 0;
   frames: ServerFrame[] = [];
+  /** Frames per message, in order (more than 1 only for a multiFrame client). */
+  messageFrames: number[] = [];
   closed: {code: number; reason: string} | undefined;
   /** Called for each frame (after decoding), e.g. to grant credits back. */
   onFrame: (f: ServerFrame) => void = () => {};
   send(data: Uint8Array, cb: (err?: Error) => void): void {
-    const f = decodeServerFrame(data.slice());
-    this.frames.push(f);
+    // A message is one frame, or several back to back (multiFrame): split like the client does.
+    const reader = new FrameReader();
+    reader.append(data.slice());
+    const got: ServerFrame[] = [];
+    for (let m = reader.readMessage(); m; m = reader.readMessage()) got.push(decodeServerFrame(m));
+    if (reader.pendingBytes !== 0) throw new Error(`message ends inside a frame`);
+    this.frames.push(...got);
+    this.messageFrames.push(got.length);
     queueMicrotask(() => {
-      this.onFrame(f);
+      for (const f of got) this.onFrame(f);
       cb();
     });
   }

@@ -141,7 +141,7 @@ export class CpuReader {
     if (!this.meta) return;
     const bytes = copyOut(this.meta.buffer, 0, META_STRUCT_LEN);
     const last = this.lastMeta;
-    if (!force && last && last.every((b, i) => b === bytes[i])) return;
+    if (!force && last && sameBytes(last, bytes)) return;
     this.lastMeta = bytes;
     sink.metas.push({cpu: this.cpu, timeMs: Date.now(), bytes});
   }
@@ -181,22 +181,30 @@ export class CpuReader {
     this.pos = size;
   }
 
-  /**
-   * Deliver what is new, at most `budget` slices. Stops before copying when the budget is used
-   * up (nothing is lost: the reader page stays ours until our next ioctl). Returns slices added.
-   */
   /** Emit the meta page as first seen (once), without touching the buffer. */
   baseline(sink: DrainSink): void {
     if (this.meta && !this.lastMeta) this.snapshot(sink, true);
   }
 
+  /**
+   * Deliver what is new, at most `budget` slices. Stops before copying when the budget is used
+   * up (nothing is lost: the reader page stays ours until our next ioctl). Returns slices added.
+   * The meta page goes into the sink once per drain, after this CPU's slices, when it changed
+   * (its counters are cumulative: the last one says it all; a reset adds its own snapshot).
+   */
   drain(sink: DrainSink, budget: number): number {
     this.caughtUp = false;
     if (!this.data || !this.meta) return 0;
     this.baseline(sink);
+    const added = this.drainSlices(sink, budget);
+    this.snapshot(sink, false);
+    return added;
+  }
+
+  private drainSlices(sink: DrainSink, budget: number): number {
     let added = 0;
     // Bounded: at most one lap of the ring per call, so read() never runs away.
-    for (let round = 0; round < this.nrSubbufs + 2; round++) {
+    for (let round = 0; round < this.nrSubbufs + 3; round++) {
       if (this.resetSeen()) {
         this.resync(sink);
         continue;
@@ -207,6 +215,10 @@ export class CpuReader {
         this.emit(sink, w);
         added++;
       }
+      // Records on the reader page the kernel has not consumed: this ioctl advances over them
+      // and does not swap (kernel-abi.md §2.2).
+      const consumesOnly =
+        (this.commitWord(this.id) & COMMIT_MASK) > (this.metaWords[W_READER_READ] ?? 0);
       try {
         sysIoctl(this.fd, TRACE_MMAP_IOCTL_GET_READER, this.where);
       } catch (e) {
@@ -217,7 +229,6 @@ export class CpuReader {
         });
         return added;
       }
-      this.snapshot(sink, false);
       const entries = this.u64(W_ENTRIES);
       const read = this.u64(W_READ);
       if (entries < this.lastEntries || read < this.lastRead) {
@@ -233,7 +244,10 @@ export class CpuReader {
         this.pos = 0;
         continue;
       }
-      if ((this.commitWord(this.id) & COMMIT_MASK) <= this.pos) {
+      // No swap. If that ioctl only consumed the reader page, the writer may have filled other
+      // sub-buffers meanwhile and only the next ioctl swaps one in: caught up only after an
+      // ioctl that had nothing to consume and still did not swap.
+      if ((this.commitWord(this.id) & COMMIT_MASK) <= this.pos && !consumesOnly) {
         this.caughtUp = true;
         return added;
       }
@@ -254,4 +268,10 @@ export class CpuReader {
     this.fdNum = -1;
     return errors.find((e) => e !== undefined);
   }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
 }

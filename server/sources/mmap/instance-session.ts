@@ -33,6 +33,7 @@ export interface KernelSourceExtras {
   bufferPercent?: number;
   /** Pacing after a read that found data (WaitPacer). */
   baseGapMs?: number;
+  trickleGapMs?: number;
   minGapMs?: number;
   /** How often read() looks at tracing_on and the instance directory. */
   stateCheckMs?: number;
@@ -74,6 +75,7 @@ export class InstanceSession {
       bufferPercent: extras.bufferPercent ?? 0,
       clock: extras.clock ?? options.traceClock,
       events: options.events,
+      filterSelf: options.traceSelf !== true,
       log: options.log,
     });
     installCleanupHandlers();
@@ -100,13 +102,15 @@ export class InstanceSession {
     this.closers.push(fn);
   }
 
+  /** Start the poll()-based wait on `fds`; `bufferBytes` is the data size of all their buffers. */
   startWaiting(fds: number[], subbufSize: number, bufferBytes: number): void {
     this.poller = new FdPoller(fds);
     this.pacer = new WaitPacer({
       cpus: this.cpus.length,
       subbufSize,
-      bufferBytes,
+      cpuBufferBytes: bufferBytes / Math.max(1, fds.length),
       baseGapMs: this.extras.baseGapMs,
+      trickleGapMs: this.extras.trickleGapMs,
       minGapMs: this.extras.minGapMs,
     });
   }
@@ -136,6 +140,8 @@ export class InstanceSession {
     if (!force && now - this.lastCheckMs < this.checkMs) return;
     this.lastCheckMs = now;
     if (this.gone) return;
+    // Threads the server started since (see self-filter.ts): cheap, and only new ids are written.
+    this.instance.selfFilter?.refresh();
     const on = this.instance.tracingOn();
     if (on === undefined && !this.instance.exists()) {
       this.gone = true;
@@ -171,13 +177,16 @@ export class InstanceSession {
     return r;
   }
 
-  noteRead(newBytes: number): void {
-    this.pacer?.noteRead(newBytes, Date.now());
+  /** A read delivered `newBytes`, `busiestCpuBytes` of them from one CPU (default: all). */
+  noteRead(newBytes: number, busiestCpuBytes = newBytes): void {
+    this.pacer?.noteRead(newBytes, performance.now(), busiestCpuBytes);
     this.signalledSinceRead = false;
   }
 
   /** A wait() said "data" and no read() followed yet: the next wait must not return at once. */
   private signalledSinceRead = false;
+  /** The first poll was queued on the threadpool (its threads exist from then on). */
+  private pollQueued = false;
 
   /**
    * Resolve when data may be there. Order: `queued()` (the last read stopped at its slice budget)
@@ -201,7 +210,7 @@ export class InstanceSession {
       this.signalledSinceRead = true;
       return;
     }
-    const gap = this.pacer?.remainingMs(Date.now()) ?? 0;
+    const gap = this.pacer?.remainingMs(performance.now()) ?? 0;
     if (gap > 0) {
       await sleep(Math.min(gap, timeoutMs), signal);
       if (signal?.aborted || Date.now() >= deadline) return;
@@ -215,7 +224,13 @@ export class InstanceSession {
     signal?.addEventListener('abort', onAbort, {once: true});
     try {
       const cap = this.bufferPercent > 0 ? WATERMARK_POLL_CAP_MS : POLL_CAP_MS;
-      const r = await poller.poll(Math.min(deadline - Date.now(), cap));
+      const polling = poller.poll(Math.min(deadline - Date.now(), cap));
+      if (!this.pollQueued) {
+        // The first job on libuv's threadpool has just created all its threads: keep them out.
+        this.pollQueued = true;
+        this.instance.selfFilter?.refresh();
+      }
+      const r = await polling;
       if (r.ready) this.signalledSinceRead = true;
     } catch (e) {
       // The threadpool call itself failed (koffi queue full…): degrade to a short timer, and

@@ -57,6 +57,7 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
     if (s.gone) return sink;
     const n = this.readers.length;
     let budget = Math.max(0, maxSlices);
+    let busiestBytes = 0;
     this.moreQueued = false;
     for (let k = 0; k < n; k++) {
       const r = this.readers[(this.nextCpu + k) % n];
@@ -67,12 +68,14 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
         if (maxSlices > 0) this.moreQueued = true;
         continue;
       }
+      const before = sink.newBytes;
       budget -= r.drain(sink, budget);
+      busiestBytes = Math.max(busiestBytes, sink.newBytes - before);
       if (r.caughtUp) sink.caughtUp!.push(r.cpu);
     }
     if (budget <= 0 && maxSlices > 0) this.moreQueued = true;
     this.nextCpu = (this.nextCpu + 1) % Math.max(1, n);
-    s.noteRead(sink.newBytes);
+    s.noteRead(sink.newBytes, busiestBytes);
     return sink;
   }
 

@@ -1,7 +1,8 @@
 import {describe, expect, it} from 'vitest';
 import {WaitPacer} from './wait-pacer.ts';
 
-const opts = {cpus: 2, subbufSize: 4096, bufferBytes: 2 * 1410 * 1024};
+/** One CPU's buffer: the kernel default 1410 KiB, 4 KiB sub-buffers. */
+const opts = {cpus: 2, subbufSize: 4096, cpuBufferBytes: 1410 * 1024};
 
 describe('WaitPacer', () => {
   it('does not hold back after an empty read (go straight to poll)', () => {
@@ -11,26 +12,60 @@ describe('WaitPacer', () => {
     expect(p.remainingMs(1000)).toBe(0);
   });
 
-  it('batches for baseGapMs after a read that found data', () => {
+  it('a trickle holds back only the short trickle gap', () => {
     const p = new WaitPacer(opts);
     p.noteRead(0, 0);
-    p.noteRead(2000, 1000); // a trickle
-    expect(p.gapMs()).toBe(16);
-    expect(p.remainingMs(1004)).toBe(12);
-    expect(p.remainingMs(1020)).toBe(0);
+    for (let t = 4; t <= 40; t += 4) p.noteRead(96, t); // 1k events/s of 24 B
+    expect(p.busy).toBe(false);
+    expect(p.gapMs()).toBe(4);
+    expect(p.remainingMs(41)).toBe(3);
+    expect(p.remainingMs(44)).toBe(0);
   });
 
-  it('shortens the gap when the buffer would fill (overrun guard), never below minGapMs', () => {
+  it('a lone event after a quiet spell is read at once', () => {
+    const p = new WaitPacer(opts);
+    p.noteRead(24, 1000);
+    expect(p.remainingMs(1500)).toBe(0);
+  });
+
+  it('batches for baseGapMs once the busiest CPU brings a sub-buffer per gap', () => {
     const p = new WaitPacer(opts);
     let t = 0;
-    // ~150 KB/ms (4.8 M events/s of 32 B): the whole buffer fills in ~19 ms.
-    for (let i = 0; i < 20; i++) p.noteRead(150_000 * 10, (t += 10));
-    expect(p.rateBytesPerMs).toBeGreaterThan(100_000);
-    expect(p.gapMs()).toBeLessThan(16);
-    expect(p.gapMs()).toBeGreaterThanOrEqual(2);
-    const tiny = new WaitPacer({...opts, bufferBytes: 16 * 1024});
+    // 100k events/s of 24 B = 2.4 KB/ms: a 4 KiB sub-buffer in 1.7 ms.
+    for (let i = 0; i < 10; i++) p.noteRead(2400 * 8, (t += 8));
+    expect(p.busy).toBe(true);
+    expect(p.gapMs()).toBe(8);
+    expect(p.remainingMs(t + 3)).toBe(5);
+  });
+
+  it('uses the busiest CPU, not the sum, to decide', () => {
+    const spread = new WaitPacer({...opts, cpus: 16});
+    const one = new WaitPacer({...opts, cpus: 16});
+    let t = 0;
+    for (let i = 0; i < 10; i++) {
+      t += 4;
+      spread.noteRead(16 * 300, t, 300); // 16 CPUs, each 75 B/ms: a page per 55 ms each
+      one.noteRead(16 * 300, t, 16 * 300); // the same bytes from one CPU
+    }
+    expect(spread.busy).toBe(false);
+    expect(one.busy).toBe(true);
+  });
+
+  it('shortens the gap when one CPU would fill its own buffer (overrun guard), never below minGapMs', () => {
+    const p = new WaitPacer(opts);
+    let t = 0;
+    // ~100 KB/ms on one CPU (4 M events/s of 24 B): its 1410 KiB fill in ~14 ms, guard 3.6 ms.
+    for (let i = 0; i < 20; i++) p.noteRead(100_000 * 4, (t += 4), 100_000 * 4);
+    expect(p.rateBytesPerMs).toBeGreaterThan(90_000);
+    expect(p.gapMs()).toBeGreaterThan(3);
+    expect(p.gapMs()).toBeLessThan(4);
+    // The same total spread over 2 CPUs: each fills its buffer half as fast.
+    const two = new WaitPacer(opts);
+    for (let i = 0; i < 20; i++) two.noteRead(100_000 * 4, (t += 4), 50_000 * 4);
+    expect(two.gapMs()).toBeCloseTo((1410 * 1024) / 50_000 / 4, 1);
+    const tiny = new WaitPacer({...opts, cpuBufferBytes: 16 * 1024});
     for (let i = 0; i < 20; i++) tiny.noteRead(150_000 * 10, (t += 10));
-    expect(tiny.gapMs()).toBe(2);
+    expect(tiny.gapMs()).toBe(1);
   });
 
   it('decays back to idle', () => {

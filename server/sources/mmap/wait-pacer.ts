@@ -1,42 +1,56 @@
 /**
  * How long to hold back before looking for new data, from the observed data rate.
  *
- * Goals (numbers measured on this project's 2-core VM, see docs in the report):
+ * Every read has a fixed cost on both ends (GET_READER per CPU, one WebSocket message, one
+ * event-loop turn in the consumer) and re-sends the reader sub-buffer from its start, so reading
+ * more often than the busiest CPU fills a sub-buffer pays for the same bytes twice. Holding back
+ * after a read batches that away, at the price of latency. Goals (2-core VM, issue #6):
  * - Idle: no timer ticks at all; the caller blocks in poll() with buffer_percent=0.
- * - Trickle: deliver a lone event within poll's wake latency (a few ms).
- * - Busy: batch. After a read that found data, hold back `baseGapMs` (16 ms, one 60 Hz frame:
- *   at most ~60 reads/s, each taking everything that piled up; a 1 ms reader slowed a 4.8 M/s writer to
- *   3.2 M/s), but never longer than a quarter of the time the whole buffer takes to fill at the
- *   observed rate (overrun guard), and never below `minGapMs`.
- * An earlier version also waited for a sub-buffer per CPU to fill; at low rates that turned into
- * a flat 50 ms of latency for nothing (rare events cost nothing to read one by one).
+ * - A lone event (nothing read for longer than the gap) is read at once, when poll() wakes.
+ * - Trickle (the busiest CPU brings less than one sub-buffer per `baseGapMs`): hold back
+ *   `trickleGapMs` (4 ms) after a read that found data: a steady 1k/s stream is read ~200 times
+ *   a second instead of once per event, and waits 2 ms on average.
+ * - Busy (a sub-buffer or more per `baseGapMs` on the busiest CPU): hold back `baseGapMs` (8 ms),
+ *   ~110 reads/s whatever the rate, each taking whole sub-buffers; the latency aim (p99 < 20 ms
+ *   write → decoded) leaves room for the read, the send and the decode of one such batch.
+ * - Overrun guard: never longer than a quarter of the time the busiest CPU takes to fill its own
+ *   buffer at its observed rate (one CPU's buffer, that CPU's rate: other CPUs do not make room
+ *   for it), and never below `minGapMs`.
+ * The gap runs from the last read that found data; a read that found nothing cancels it (there is
+ * nothing to batch with: go straight to poll).
  */
 export interface PacerOptions {
   cpus: number;
   subbufSize: number;
-  /** Data bytes of the whole buffer, all CPUs. */
-  bufferBytes: number;
+  /** Data bytes of one CPU's buffer (all its sub-buffers but the reader page). */
+  cpuBufferBytes: number;
   baseGapMs?: number;
+  trickleGapMs?: number;
   minGapMs?: number;
 }
 
 export class WaitPacer {
-  /** Smoothed delivery rate, bytes per ms. */
+  /** Smoothed delivery rate of the busiest CPU, bytes per ms. */
   rateBytesPerMs = 0;
   private lastReadMs = 0;
   private lastBytes = 0;
   readonly baseGapMs: number;
+  readonly trickleGapMs: number;
   readonly minGapMs: number;
 
   constructor(private readonly o: PacerOptions) {
-    this.baseGapMs = o.baseGapMs ?? 16;
-    this.minGapMs = Math.min(o.minGapMs ?? 2, this.baseGapMs);
+    this.baseGapMs = o.baseGapMs ?? 8;
+    this.trickleGapMs = Math.min(o.trickleGapMs ?? 4, this.baseGapMs);
+    this.minGapMs = Math.min(o.minGapMs ?? 1, this.trickleGapMs);
   }
 
-  /** Record a read() that delivered `bytes` of new records at `nowMs`. */
-  noteRead(bytes: number, nowMs: number): void {
+  /**
+   * Record a read() at `nowMs` that delivered `bytes` of new records, `busiestCpuBytes` of them
+   * from the CPU that brought the most (defaults to all of them: a safe overestimate).
+   */
+  noteRead(bytes: number, nowMs: number, busiestCpuBytes = bytes): void {
     const dt = Math.max(1, nowMs - this.lastReadMs);
-    const inst = bytes / dt;
+    const inst = busiestCpuBytes / dt;
     // Smooth over a few reads; decay fast to idle so an idle stream stops batching quickly.
     this.rateBytesPerMs =
       bytes === 0 ? this.rateBytesPerMs * 0.5 : 0.6 * this.rateBytesPerMs + 0.4 * inst;
@@ -45,12 +59,18 @@ export class WaitPacer {
     this.lastBytes = bytes;
   }
 
+  /** True while the busiest CPU brings a sub-buffer or more per base gap. */
+  get busy(): boolean {
+    return this.rateBytesPerMs * this.baseGapMs >= this.o.subbufSize;
+  }
+
   /** The gap wanted between the last read and the next one. */
   gapMs(): number {
     if (this.lastBytes === 0) return 0; // nothing came: go straight to poll()
+    const want = this.busy ? this.baseGapMs : this.trickleGapMs;
     const rate = Math.max(this.rateBytesPerMs, 1e-6);
-    const overrunGuardMs = this.o.bufferBytes / rate / 4;
-    return Math.max(this.minGapMs, Math.min(this.baseGapMs, overrunGuardMs));
+    const overrunGuardMs = this.o.cpuBufferBytes / rate / 4;
+    return Math.max(this.minGapMs, Math.min(want, overrunGuardMs));
   }
 
   /** Milliseconds still to wait at `nowMs` before the next read may start. */

@@ -131,6 +131,27 @@ describe('SimSource', () => {
     }
   });
 
+  it('lists a CPU in caughtUp only when the read drained it', async () => {
+    const src = new SimSource({source: 'sim', events: [], cpus: 2, rate: 0, clock: clock().fn});
+    await src.open();
+    // cpu0: several sub-buffers' worth; cpu1: one marker.
+    for (let i = 0; i < 2000; i++) src.writeRaw(0, rawMarker(i));
+    src.writeRaw(1, rawMarker(0));
+    const first = src.read(1); // the batch is full after one slice: nobody is drained
+    expect(first.slices.length).toBe(1);
+    expect(first.caughtUp).toEqual([]);
+    let caught = new Set<number>();
+    for (let i = 0; i < 100 && caught.size < 2; i++) {
+      const b = src.read(64);
+      caught = new Set([...caught, ...(b.caughtUp ?? [])]);
+      for (const cpu of b.caughtUp ?? []) {
+        // drained: the next read brings nothing new for it
+        expect(src.read(64).slices.filter((x) => x.cpu === cpu)).toEqual([]);
+      }
+    }
+    expect([...caught].sort()).toEqual([0, 1]);
+  });
+
   it('accounts for every loss with a tiny buffer: received + overrun = written', async () => {
     const src = new SimSource({
       source: 'sim',

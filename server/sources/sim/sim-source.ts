@@ -133,21 +133,23 @@ export class SimSource implements TraceSource {
   }
 
   read(maxSlices: number): SourceBatch {
-    const batch: SourceBatch = {slices: [], metas: [], notices: this.pendingNotices};
+    const batch: SourceBatch = {slices: [], metas: [], notices: this.pendingNotices, caughtUp: []};
     this.pendingNotices = [];
     if (!this.opened || this.closed) return batch;
     this.catchUp();
     const n = this.buffers.length;
     for (let k = 0; k < n && batch.slices.length < maxSlices; k++) {
       const cpu = (this.nextCpu + k) % n;
-      this.pump(cpu, batch, maxSlices);
+      // The model's writer only moves in catchUp(), so a drained CPU is exactly caught up:
+      // consumers may merge CPUs by time on that (as with the mmap source).
+      if (this.pump(cpu, batch, maxSlices)) batch.caughtUp!.push(cpu);
     }
     this.nextCpu = (this.nextCpu + 1) % n;
     return batch;
   }
 
-  /** The consumer loop of one CPU until nothing is new or the batch is full. */
-  private pump(cpu: number, batch: SourceBatch, maxSlices: number): void {
+  /** The consumer loop of one CPU until nothing is new (true) or the batch is full (false). */
+  private pump(cpu: number, batch: SourceBatch, maxSlices: number): boolean {
     const rb = this.buffers[cpu];
     const st = this.readers[cpu];
     // The meta page is shared memory that a reset rewrites without any ioctl: look first.
@@ -162,7 +164,7 @@ export class SimSource implements TraceSource {
         st.pos = 0;
       }
       if (size > st.pos) {
-        if (batch.slices.length >= maxSlices) return;
+        if (batch.slices.length >= maxSlices) return false;
         const stored = (low & 0xc0000000) >>> 0 === 0xc0000000 ? 8 : 0;
         batch.slices.push({
           cpu,
@@ -186,8 +188,9 @@ export class SimSource implements TraceSource {
       }
       // Same sub-buffer: if that ioctl only marked the rest consumed, the next one may swap.
       if (new DataView(meta.buffer).getUint32(28, true) !== readBefore) continue;
-      return;
+      return true;
     }
+    return false;
   }
 
   /** Counters going down = reset: re-sync to the reader page from its start. */

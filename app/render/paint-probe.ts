@@ -1,0 +1,39 @@
+/**
+ * Paint probe for `npm run bench painted` (latency from an event's write to the frame that draws
+ * it). Off unless the page defines `window.__ringsidePaintProbe = []` before the app's scripts run
+ * (the bench does, with Playwright's addInitScript). Then every timeline draw appends six numbers:
+ * wall time of the draw (performance.timeOrigin + performance.now(), ms), CPU, the newest event
+ * timestamp the frame drew (trace clock, ns), the viewport's start and end (ns) and the number
+ * of event marks in the track it drew from.
+ *
+ * Why a global read once at load and not a URL flag or a store field: when nobody measures, the
+ * draw pays one `undefined` check and nothing else (no allocation, no array growth, no store
+ * subscription), so the probe cannot change what it measures or slow a normal session.
+ */
+import type {TimelineTrack, Viewport} from '../model/types.ts';
+
+export type PaintLog = number[];
+
+const found = (globalThis as {__ringsidePaintProbe?: unknown}).__ringsidePaintProbe;
+
+/** The log to append to, or undefined (the normal case: no probe). */
+export const paintProbe: PaintLog | undefined = Array.isArray(found)
+  ? (found as PaintLog)
+  : undefined;
+
+/**
+ * Newest timestamp this draw put on screen for `track`: the track holds, per CPU and in order,
+ * every event the worker had up to its last mark, so everything up to min(last mark, viewport
+ * end) is drawn. A last mark that merges several events (level of detail) stands at its first
+ * event, which makes the figure conservative by less than one pixel column.
+ */
+export function newestDrawnNs(track: TimelineTrack, vp: Viewport): number {
+  const ev = track.events;
+  if (ev.length === 0) return -Infinity;
+  return Math.min(ev.tsNs[ev.length - 1], vp.endNs);
+}
+
+export function notePaint(log: PaintLog, cpu: number, track: TimelineTrack, vp: Viewport): void {
+  const wallMs = performance.timeOrigin + performance.now();
+  log.push(wallMs, cpu, newestDrawnNs(track, vp), vp.startNs, vp.endNs, track.events.length);
+}

@@ -1,0 +1,336 @@
+/**
+ * Write → painted latency: how long after markgen's write() an event is on screen in the
+ * dashboard. The real server (lib/serve-child.ts: `ringside serve` on the mmap source, own
+ * instance with trace clock 'mono', so an event's timestamp is its CLOCK_MONOTONIC write time)
+ * and the dashboard in headless Chromium, following live data (the default). The page runs with
+ * the paint probe on (app/render/paint-probe.ts): each timeline draw logs its wall time and the
+ * newest event timestamp it drew. An event counts as painted at the first draw of its CPU's
+ * timeline whose newest drawn timestamp is ≥ its own; latency = that draw's time (converted to
+ * CLOCK_MONOTONIC) − the event's timestamp. "Painted" is the end of the canvas draw in the
+ * animation frame; the compositor shows it at the next vsync (≤ one frame later).
+ *
+ * Clocks: the bench measures wall − monotonic in its own process (Date.now() at its millisecond
+ * edges vs process.hrtime, tightest of several) and, as a cross-check, the page's clock against
+ * process.hrtime directly (a round trip to the page, tightest of 15). The page's wall time is
+ * converted with the first; both offsets and their difference are printed.
+ *
+ * Reference in the same run: a headless Node consumer (worker/connection.ts + reader-loop.ts,
+ * as in `bench latency`) connected to the same server gives write → decoded latency and the
+ * events' timestamps. Then `bench latency`'s own run gives trace-cmd stream at the same loads.
+ *
+ * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0. Percentiles of the probe.
+ *
+ * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy]
+ */
+import {execFileSync} from 'node:child_process';
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
+import {loadavg} from 'node:os';
+import type {Page} from 'playwright-core';
+import {launchChromium} from '../app/e2e/browser.ts';
+import {ensureBuilt} from '../app/e2e/harness.ts';
+import {installCleanup} from './lib/cleanup.ts';
+import {LiveConsumer, startServer} from './lib/live.ts';
+import {BUILD, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
+import {percentiles, wallMinusMonoNs} from './lib/util.ts';
+
+const PS = [50, 95, 99, 100];
+const PROBE_CPU = 1;
+const BG_CPU = 0;
+type Load = 'light' | 'heavy';
+
+/** Before the app loads: the paint log (turns the probe on) and a long-task log (> 50 ms). */
+const INIT_PAGE = `window.__ringsidePaintProbe = []; window.__longTasks = [];
+  new PerformanceObserver((l) => l.getEntries().forEach((e) =>
+    window.__longTasks.push(performance.timeOrigin + e.startTime, e.duration)))
+    .observe({type: 'longtask'});`;
+
+const DIST_ASSETS = new URL('../dist/assets/', import.meta.url);
+
+/**
+ * The UI bundle must be a production build: `npm run test:e2e` runs vite under NODE_ENV=test,
+ * which leaves React's development build in dist/ (ensureBuilt only rebuilds a stale bundle),
+ * and that costs the page several times more per render. Rebuild in production mode if so.
+ */
+function ensureProductionBuild(): void {
+  const js = readdirSync(DIST_ASSETS).filter((f) => f.endsWith('.js'));
+  if (!js.some((f) => readFileSync(new URL(f, DIST_ASSETS), 'utf8').includes('jsxDEV'))) return;
+  console.log('dist/ holds a development build (React jsxDEV): rebuilding in production mode');
+  execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], {
+    cwd: new URL('..', import.meta.url),
+    stdio: 'inherit',
+    env: {...process.env, NODE_ENV: 'production'},
+    timeout: 180_000,
+  });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function writersFor(load: Load): Writer[] {
+  const probe = {cpu: PROBE_CPU, rate: 1000};
+  return load === 'light' ? [probe] : [{cpu: BG_CPU, rate: 500_000}, probe];
+}
+
+/** Page clock (performance.timeOrigin + now, ms) − CLOCK_MONOTONIC, by round trips to the page. */
+async function pageMinusMonoNs(page: Page): Promise<{offsetNs: number; rttNs: number}> {
+  let best = {offsetNs: NaN, rttNs: Infinity};
+  for (let i = 0; i < 15; i++) {
+    const t0 = process.hrtime.bigint();
+    const pageMs = await page.evaluate('performance.timeOrigin + performance.now()');
+    const t1 = process.hrtime.bigint();
+    const rttNs = Number(t1 - t0);
+    if (rttNs < best.rttNs) {
+      best = {offsetNs: (pageMs as number) * 1e6 - (Number(t0) + rttNs / 2), rttNs};
+    }
+  }
+  return best;
+}
+
+/** Numbers per draw in the page's log (app/render/paint-probe.ts). */
+const PER_DRAW = 6;
+
+interface PaintFrame {
+  monoNs: number;
+  newestNs: number;
+  vpStartNs: number;
+  vpEndNs: number;
+  marks: number;
+}
+
+/** The probe CPU's draws from the page's log, wall ms converted to monotonic ns. */
+function framesOf(log: number[], cpu: number, wallMinusMono: number): PaintFrame[] {
+  const out: PaintFrame[] = [];
+  const offsetMs = wallMinusMono / 1e6;
+  for (let i = 0; i + PER_DRAW <= log.length; i += PER_DRAW) {
+    if (log[i + 1] !== cpu) continue;
+    out.push({
+      monoNs: (log[i] - offsetMs) * 1e6,
+      newestNs: log[i + 2],
+      vpStartNs: log[i + 3],
+      vpEndNs: log[i + 4],
+      marks: log[i + 5],
+    });
+  }
+  return out.sort((a, b) => a.monoNs - b.monoNs);
+}
+
+/** Per event (sorted timestamps): first draw whose newest drawn ts ≥ the event's, minus it. */
+export function paintedLatencies(
+  eventTsNs: number[],
+  frames: PaintFrame[],
+): {latencyNs: number[]; unpainted: number} {
+  const ts = Float64Array.from(eventTsNs).sort();
+  const latencyNs: number[] = [];
+  let f = 0;
+  let unpainted = 0;
+  for (const t of ts) {
+    while (f < frames.length && frames[f].newestNs < t) f++;
+    if (f === frames.length) {
+      unpainted++;
+      continue;
+    }
+    latencyNs.push(frames[f].monoNs - t);
+  }
+  return {latencyNs, unpainted};
+}
+
+/** How the timeline moved during the run: draws, viewport moves and new-data draws per second. */
+function paintRates(frames: PaintFrame[]) {
+  // Draws of the probe CPU with no event mark at all (an empty track), and with marks but no
+  // readable newest timestamp (NaN): both should stay 0 while the probe writes.
+  const emptyDraws = frames.filter((f) => f.newestNs === -Infinity).length;
+  const spans = frames.map((f) => (f.vpEndNs - f.vpStartNs) / 1e6);
+  const [spanMinMs, spanP50Ms] = percentiles(spans, [0, 50]);
+  const nanDraws = frames.filter((f) => Number.isNaN(f.newestNs)).length;
+  if (frames.length < 2)
+    return {
+      drawsPerS: 0,
+      viewportMovesPerS: 0,
+      newDataDrawsPerS: 0,
+      emptyDraws,
+      nanDraws,
+      draws: frames.length,
+      spanMinMs,
+      spanP50Ms,
+    };
+  const s = (frames.at(-1)!.monoNs - frames[0].monoNs) / 1e9;
+  let moves = 0;
+  let fresh = 0;
+  for (let i = 1; i < frames.length; i++) {
+    if (frames[i].vpEndNs !== frames[i - 1].vpEndNs) moves++;
+    if (frames[i].newestNs > frames[i - 1].newestNs) fresh++;
+  }
+  return {
+    drawsPerS: frames.length / s,
+    viewportMovesPerS: moves / s,
+    newDataDrawsPerS: fresh / s,
+    emptyDraws,
+    nanDraws,
+    draws: frames.length,
+    spanMinMs,
+    spanP50Ms,
+  };
+}
+
+interface LoadResult {
+  load: Load;
+  probeWritten: number;
+  probeDecoded: number;
+  unpainted: number;
+  /** p50, p95, p99, max in ms. */
+  paintedMs: number[];
+  decodedMs: number[];
+  rates: ReturnType<typeof paintRates>;
+  /** Main-thread tasks > 50 ms in the page during the run. */
+  longTasks: {count: number; totalMs: number};
+  clock: {wallMinusMonoNs: number; errNs: number; pageMinusMonoNs: number; pageRttNs: number};
+  loadAvg: number[];
+  startUtc: string;
+  follow: string | null;
+}
+
+async function runLoad(
+  t: Tools,
+  load: Load,
+  secs: number,
+  browser: Awaited<ReturnType<typeof launchChromium>>,
+): Promise<LoadResult> {
+  const startUtc = new Date().toISOString();
+  const loadAvg = loadavg();
+  const server = await startServer({clock: 'mono'});
+  const context = await browser.newContext({viewport: {width: 1600, height: 1000}});
+  let consumer: LiveConsumer | undefined;
+  try {
+    await context.addInitScript(INIT_PAGE);
+    const page = await context.newPage();
+    page.on('pageerror', (e) => console.error(`  page error: ${e.message}`));
+    await page.goto(server.url);
+    await page.locator('[data-testid=cpu-stats-0]').waitFor({timeout: 20_000});
+    // Warm-up: a few events so the timeline has data and follow mode has snapped to it.
+    await runMarkgens(t, server.instance, [{cpu: PROBE_CPU, rate: 1000}], 0.5);
+    await sleep(1500);
+    const follow = await page.locator('[data-testid=follow-toggle]').getAttribute('aria-pressed');
+    consumer = new LiveConsumer(server.url, {latency: true, latencyCpu: PROBE_CPU});
+    await consumer.start();
+    await sleep(300);
+    consumer.latencyNs.length = 0;
+    consumer.latencyTsNs.length = 0;
+    const wm = wallMinusMonoNs();
+    const pm = await pageMinusMonoNs(page);
+    await page.evaluate('window.__ringsidePaintProbe.length = 0; window.__longTasks.length = 0');
+    const mg = await runMarkgens(t, server.instance, writersFor(load), secs);
+    await consumer.settle();
+    await sleep(3000); // let the page draw the last events
+    const log = (await page.evaluate('window.__ringsidePaintProbe.splice(0)')) as number[];
+    const long = (await page.evaluate('window.__longTasks.splice(0)')) as number[];
+    const longTaskMs = long.filter((_, i) => i % 2 === 1);
+    const frames = framesOf(log, PROBE_CPU, wm.offsetNs);
+    const painted = paintedLatencies(consumer.latencyTsNs, frames);
+    // Raw series for a closer look (bench/build/ is not committed).
+    writeFileSync(
+      `${BUILD}painted-${load}.json`,
+      JSON.stringify({eventTsNs: consumer.latencyTsNs, decodedNs: consumer.latencyNs, frames}),
+    );
+    const ms = (ns: number[]) => percentiles(ns, PS).map((x) => x / 1e6);
+    return {
+      load,
+      probeWritten: mg.find((m) => m.cpu === PROBE_CPU)?.written ?? 0,
+      probeDecoded: consumer.latencyTsNs.length,
+      unpainted: painted.unpainted,
+      paintedMs: ms(painted.latencyNs),
+      decodedMs: ms(consumer.latencyNs),
+      rates: paintRates(frames),
+      longTasks: {count: longTaskMs.length, totalMs: longTaskMs.reduce((a, b) => a + b, 0)},
+      clock: {
+        wallMinusMonoNs: wm.offsetNs,
+        errNs: wm.errNs,
+        pageMinusMonoNs: pm.offsetNs,
+        pageRttNs: pm.rttNs,
+      },
+      loadAvg,
+      startUtc,
+      follow,
+    };
+  } finally {
+    consumer?.stop();
+    await context.close();
+    await server.stop();
+  }
+}
+
+const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
+
+export const paintedBench = {
+  describe:
+    'write-to-painted latency in the dashboard (headless Chromium, live mmap, clock mono) vs write-to-decoded and trace-cmd stream',
+  async run(args: string[]) {
+    installCleanup();
+    const opt = (k: string) => {
+      const i = args.indexOf(k);
+      return i >= 0 ? args[i + 1] : undefined;
+    };
+    const secs = Number(opt('--secs') ?? 5);
+    const loads = (opt('--loads') ?? 'light,heavy').split(',') as Load[];
+    ensureBuilt();
+    ensureProductionBuild();
+    const t = buildTools();
+    const results: LoadResult[] = [];
+    const browser = await launchChromium();
+    try {
+      for (const load of loads) results.push(await runLoad(t, load, secs, browser));
+    } finally {
+      await browser.close();
+    }
+    console.log(
+      `probe 1k/s on cpu${PROBE_CPU}; heavy adds 500k/s on cpu${BG_CPU}; ${secs} s per load; ` +
+        `a headless Node consumer on the same server is the decoded reference`,
+    );
+    console.log(
+      'load   start UTC  loadavg  probe (decoded/painted)  latency  p50 ms  p95 ms  p99 ms  max ms',
+    );
+    for (const r of results) {
+      const head = `${r.load.padEnd(6)} ${r.startUtc.slice(11, 19)}  ${r.loadAvg[0].toFixed(2).padStart(5)}   ${String(r.probeDecoded).padStart(5)}/${String(r.probeDecoded - r.unpainted).padEnd(5)} of ${String(r.probeWritten).padEnd(5)}`;
+      console.log(`${head}  painted ${r.paintedMs.map((x) => f1(x).padStart(7)).join(' ')}`);
+      console.log(
+        `${' '.repeat(head.length)}  decoded ${r.decodedMs.map((x) => f1(x).padStart(7)).join(' ')}`,
+      );
+      console.log(
+        `${' '.repeat(head.length)}  follow ${r.follow}; cpu${PROBE_CPU} timeline: ${r.rates.drawsPerS.toFixed(1)} draws/s, ` +
+          `viewport moved ${r.rates.viewportMovesPerS.toFixed(1)}/s, new data drawn ${r.rates.newDataDrawsPerS.toFixed(1)}/s; ` +
+          `view span p50 ${f1(r.rates.spanP50Ms)} ms (min ${f1(r.rates.spanMinMs)}); ` +
+          `long tasks ${r.longTasks.count} (${r.longTasks.totalMs.toFixed(0)} ms); ` +
+          `draws with an empty cpu${PROBE_CPU} track ${r.rates.emptyDraws}${r.rates.nanDraws ? ` (+${r.rates.nanDraws} NaN)` : ''} of ${r.rates.draws}; ` +
+          `clocks: page − (wall−mono) = ${((r.clock.pageMinusMonoNs - r.clock.wallMinusMonoNs) / 1e6).toFixed(2)} ms ` +
+          `(±${(r.clock.errNs / 1e3).toFixed(1)} µs, page rtt ${(r.clock.pageRttNs / 1e6).toFixed(2)} ms)`,
+      );
+    }
+    let stream: unknown;
+    if (!args.includes('--no-stream')) {
+      console.log(
+        '\nreference: bench latency (ringside decoded, trace-cmd stream) at the same loads',
+      );
+      const {latencyBench} = await import('./latency.bench.ts');
+      const lat = (await latencyBench.run(['--secs', '3'])) as {
+        results: {tool: string; load: string; us: number[]}[];
+      };
+      stream = lat.results;
+      for (const r of results) {
+        for (const ref of ['stream', 'stream-bp0']) {
+          const s = lat.results.find((x) => x.tool === ref && x.load === r.load);
+          if (!s || !(s.us[0] > 0)) continue;
+          const ratio = s.us.map((x, j) => x / 1000 / r.paintedMs[j]);
+          console.log(
+            `${r.load}: trace-cmd ${ref} (printed) / ringside painted: p50 ${ratio[0].toFixed(1)}x, ` +
+              `p99 ${ratio[2].toFixed(1)}x`,
+          );
+        }
+      }
+    }
+    for (const r of results) {
+      console.log(
+        `${r.load}: painted / decoded (same run): p50 ${(r.paintedMs[0] / r.decodedMs[0]).toFixed(0)}x, ` +
+          `p99 ${(r.paintedMs[2] / r.decodedMs[2]).toFixed(1)}x; aim p99 < 50 ms: ${r.paintedMs[2] < 50 ? 'met' : 'not met'}`,
+      );
+    }
+    return {secs, probeCpu: PROBE_CPU, bgCpu: BG_CPU, percentiles: PS, results, stream};
+  },
+};
