@@ -14,7 +14,7 @@ import {mkdtempSync, readFileSync, readdirSync, rmSync, statSync} from 'node:fs'
 import {cpus, loadavg, tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {installCleanup} from './lib/cleanup.ts';
-import {LiveConsumer, startServer} from './lib/live.ts';
+import {LiveConsumer, startServer, summarizeReadTrace, type ReadTraceSummary} from './lib/live.ts';
 import {
   buildTools,
   idsInText,
@@ -32,8 +32,9 @@ import {
 import {fmtRate, parseRates, procCpuS} from './lib/util.ts';
 
 /**
- * 'ringside' is the consumer as the browser runs it (Connection's default credit window, 128
- * frames); 'ringside-w1024' the same with a 1024-frame window, to show what the window costs.
+ * 'ringside' is the consumer as the browser runs it (Connection's default credit window, 1024
+ * frames); 'ringside-w1024' pins the window at 1024 frames, which is the default now (it was
+ * 128 when the comparison was added), so the two measure the same thing.
  */
 export type ToolName = 'ringside' | 'ringside-w1024' | 'record' | 'stream';
 const ALL_TOOLS: ToolName[] = ['ringside', 'ringside-w1024', 'record', 'stream'];
@@ -59,6 +60,8 @@ export interface ToolRun {
   stall?: string[];
   /** trace-cmd had to be stopped with SIGINT after its command ended. */
   watchdog?: boolean;
+  /** Ringside with RINGSIDE_BENCH_READ_TRACE=1: the server's reads and the gaps between them. */
+  serverReads?: ReadTraceSummary;
 }
 
 function compare(
@@ -103,6 +106,9 @@ export async function runRingside(
   const consumer = new LiveConsumer(server.url, w ? {windowFrames: w} : {});
   try {
     await consumer.start();
+    // With RINGSIDE_BENCH_READ_TRACE=1 this also starts the read trace afresh (see serve-child).
+    const readTrace = process.env.RINGSIDE_BENCH_READ_TRACE === '1';
+    const before = readTrace ? await server.stats() : undefined;
     const s0 = procCpuS(server.pid);
     const c0 = process.cpuUsage();
     const writing = runMarkgens(t, server.instance, writers, secs);
@@ -118,8 +124,10 @@ export async function runRingside(
     await consumer.settle();
     const c1 = process.cpuUsage(c0);
     const s1 = procCpuS(server.pid);
+    const serverReads = before ? summarizeReadTrace(before, await server.stats()) : undefined;
     return {
       tool,
+      ...(serverReads ? {serverReads} : {}),
       ...compare(markgen, consumer.ids),
       markgen,
       ringsideLoss: consumer.lossSummary(),

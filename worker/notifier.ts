@@ -7,8 +7,8 @@
  * 'edge' carries the window's oldest/newest timestamps whenever the newest one moved, at most
  * once per `edgeIntervalMs` (default 8 ms, half a frame; at once after a quiet spell). A
  * followed view slides on it (app/data/live-edge.ts) instead of asking for the range every
- * 50 ms and waiting for the answer: `npm run bench painted` light p99 went from ~72 ms to
- * what docs/benchmarks.md lists.
+ * 50 ms and waiting for the answer (`npm run bench painted` light, same machine and hour:
+ * p50 ~45 → ~18 ms, p99 ~70–150 → ~33–45 ms).
  */
 import type {HelloInfo, NoticeFrame} from '../core/protocol.ts';
 
@@ -36,7 +36,8 @@ export interface TimerApi {
 export const DEFAULT_NOTIFY_INTERVAL_MS = 250;
 /**
  * At most one 'edge' per this many ms: half a display frame, so new data waits at most that
- * long to be asked for; the app's timeline cache keeps one query per CPU in flight.
+ * long to be asked for; the app's timeline cache keeps one query per CPU in flight. 16 ms
+ * added ~8 ms to `bench painted` light p50 and did not help `bench ui-stream` (2026-11-22).
  */
 export const DEFAULT_EDGE_INTERVAL_MS = 8;
 

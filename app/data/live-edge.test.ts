@@ -128,6 +128,7 @@ describe('LiveEdge', () => {
       expect(store.getState().viewport).toEqual({startNs: 1e9, endNs: 3e9});
       edge.push({startNs: 0, endNs: 3.01e9});
       expect(store.getState().viewport.endNs).toBe(3.01e9); // no frame needed in between
+      edge.push({startNs: 0, endNs: 3.01e9}); // same end: no slide
       expect(edge.asked).toBe(0); // nothing asked: the data came to us
     });
 
@@ -163,7 +164,7 @@ describe('LiveEdge', () => {
       advance(300);
       expect(store.getState().viewport.endNs).toBe(end); // the last push is never lost
       un();
-      pushEvery(16, 60); // smooth again
+      pushEvery(16, 200); // smooth again
       expect(edge.currentPushMs).toBe(0);
     });
   });

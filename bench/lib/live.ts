@@ -19,6 +19,7 @@ import {
 } from '../../worker/connection.ts';
 import {ReaderLoop} from '../../worker/reader-loop.ts';
 import {removeInstance, trackChild, trackInstance} from './cleanup.ts';
+import {percentiles} from './util.ts';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -42,6 +43,51 @@ export interface ServerStats {
     metasDeferred: number;
     queuedFrames: number;
   }[];
+}
+
+/** What RINGSIDE_BENCH_READ_TRACE=1 shows about the server's reads between two stats() calls. */
+export interface ReadTraceSummary {
+  /** All source.read() calls, with data or not. */
+  reads: number;
+  /** Reads that returned slices. */
+  dataReads: number;
+  /** ms between consecutive data reads: p50, p90, p99, max (how long the buffer went unread). */
+  readGapMs: number[];
+  /** Bytes per data read, p50 and max. */
+  bytesPerRead: number[];
+  /** Slices the fan-out asked for per data read (its clients' room), p50 and min. */
+  wantPerRead: number[];
+  /** ms in source.wait() before each data read, p50 and p99. */
+  waitMsPerRead: number[];
+}
+
+/**
+ * Summary of the read trace between `before` and `after` (serve-child's stats() hands out the
+ * per-read samples since the previous call, and a cumulative read count); undefined without
+ * RINGSIDE_BENCH_READ_TRACE=1.
+ */
+export function summarizeReadTrace(
+  before: ServerStats,
+  after: ServerStats,
+): ReadTraceSummary | undefined {
+  if (after.readsTotal === undefined) return undefined;
+  const round = (xs: number[]) => xs.map((x) => Math.round(x * 100) / 100);
+  const gaps = after.readGapsMs ?? [];
+  const bytes = after.bytesPerRead ?? [];
+  return {
+    reads: after.readsTotal - (before.readsTotal ?? 0),
+    dataReads: bytes.length,
+    readGapMs: round([
+      ...percentiles(gaps, [50, 90, 99]),
+      gaps.reduce((m, x) => Math.max(m, x), 0),
+    ]),
+    bytesPerRead: [percentiles(bytes, [50])[0], bytes.reduce((m, x) => Math.max(m, x), 0)],
+    wantPerRead: [
+      percentiles(after.wantPerRead ?? [], [50])[0],
+      (after.wantPerRead ?? []).reduce((m, x) => Math.min(m, x), Infinity),
+    ],
+    waitMsPerRead: round(percentiles(after.waitMsPerRead ?? [], [50, 99])),
+  };
 }
 
 export interface LiveServer {

@@ -4,7 +4,9 @@
  * flag for: `--bench-clock CLOCK` (trace clock of the own instance, 'mono' for latency),
  * `--bench-instance NAME` (name of the own instance, for tests) and a
  * stdin protocol so the bench can ask the process about itself:
- *   "stats\n" → one JSON line {cpuUserUs, cpuSystemUs, rssBytes}
+ *   "stats\n" → one JSON line {cpuUserUs, cpuSystemUs, rssBytes, queues: the clients' queue
+ *               counters (frames sent, gap slices, METAs deferred), and with
+ *               RINGSIDE_BENCH_READ_TRACE=1 the read trace since the previous "stats"}
  *   stdin closed or SIGTERM → stop (the source removes its instance) and exit.
  * First stdout line: JSON {url, instance, pid}.
  *

@@ -72,6 +72,16 @@ describe('serve arguments', () => {
     });
   });
 
+  it('--no-self-filter: the own instance traces the server too (serve and tail)', () => {
+    const a = parseServeArgs(['--no-self-filter']);
+    expect(a.traceSelf).toBe(true);
+    expect(sourceOptions(a)).toMatchObject({traceSelf: true});
+    expect(parseServeArgs([]).traceSelf).toBeUndefined();
+    expect(sourceOptions(parseServeArgs([]))).not.toHaveProperty('traceSelf');
+    expect(parseTailArgs(['--no-self-filter']).traceSelf).toBe(true);
+    expect(() => parseServeArgs(['--no-self-filter=1'])).toThrow(UsageError);
+  });
+
   it('--replay implies the replay source', () => {
     expect(parseServeArgs(['--replay', 'x.dat', '--speed', '2.5'])).toMatchObject({
       source: 'replay',

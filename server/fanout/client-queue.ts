@@ -8,7 +8,9 @@
  *                                                    accepted frame of that CPU (or when idle)
  *
  * Data frames (SUBBUF, META) cost one credit each and their size in byte credits (one frame may
- * overdraw the byte credit, so a frame larger than the grant cannot deadlock). Control frames
+ * overdraw the byte credit, so a frame larger than the grant cannot deadlock). A META that finds
+ * the window full waits (only the newest per CPU) until there is room, never dropped: the source
+ * sends a meta page only when it changed, so it may be the last word on that CPU's kernel loss. Control frames
  * (HELLO, METADATA, GAP, NOTICE, STATS) are small and never wait for credits. Nothing is sent
  * while the socket's `bufferedAmount` is above the high-water mark: the socket's own buffer is
  * then drained by the OS, and the `send` callback wakes the pump again.

@@ -1,5 +1,6 @@
 import {readFileSync, readdirSync} from 'node:fs';
-import {afterEach, expect, it} from 'vitest';
+import {afterEach, expect, it, vi} from 'vitest';
+import type {InstanceSession} from './mmap/instance-session.ts';
 import {describeKernel} from '../testing/kernel-gate.ts';
 import {ReadSource} from './read-source.ts';
 import {MarkerCollector, firstOutOfOrder, writeMarkers} from './mmap/testing/markers.ts';
@@ -76,6 +77,29 @@ describeKernel('ReadSource on the live kernel', () => {
     expect(t.ids.length + overrun).toBe(n);
     expect(t.storedLost + t.missedUnknown).toBeGreaterThan(0);
     expect(firstOutOfOrder(t.ids, n - t.ids.length)).toBe(-1);
+  });
+
+  it("tells the pacer the busiest CPU's bytes, not only the total (as the mmap source does)", async () => {
+    const s = make('busiest');
+    const md = await s.open();
+    const cpus = md.cpus.slice(0, 2);
+    if (cpus.length < 2) return; // one CPU: busiest = total, nothing to tell apart
+    await writeMarkers(s.instanceDir!, {cpu: cpus[0]!, count: 600});
+    await writeMarkers(s.instanceDir!, {cpu: cpus[1]!, count: 150});
+    const session = (s as unknown as {session: InstanceSession}).session;
+    const noteRead = vi.spyOn(session, 'noteRead');
+    const c = new MarkerCollector(md);
+    const b = s.read(256);
+    c.add(b);
+    expect(c.tally(cpus[0]!).ids.length).toBe(600);
+    expect(c.tally(cpus[1]!).ids.length).toBe(150);
+    const bytesOf = (cpu: number) =>
+      b.slices.filter((x) => x.cpu === cpu).reduce((n, x) => n + x.bytes.length - 16, 0);
+    expect(noteRead).toHaveBeenCalledTimes(1);
+    const [total, busiest] = noteRead.mock.calls[0]!;
+    expect(total).toBe(bytesOf(cpus[0]!) + bytesOf(cpus[1]!));
+    expect(busiest).toBe(bytesOf(cpus[0]!));
+    expect(busiest).toBeLessThan(total);
   });
 
   it('closes cleanly: no fd left, idempotent', async () => {

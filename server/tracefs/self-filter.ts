@@ -63,6 +63,12 @@ export class SelfFilter {
       );
       return 0;
     }
+    if (this.refreshes === 0) {
+      this.log?.(
+        `the server's own threads are kept out of ${this.instance.dir} ` +
+          '(set_event_notrace_pid; --no-self-filter traces them too)',
+      );
+    }
     for (const t of fresh) this.written.add(t);
     this.refreshes++;
     return fresh.length;
