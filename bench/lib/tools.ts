@@ -16,7 +16,7 @@ import {
   statSync,
 } from 'node:fs';
 import {fileURLToPath} from 'node:url';
-import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
+import {readTraceDat, type TraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {CpuEventStream} from '../../core/tracedat/event-iterator.ts';
 import {FileByteSource} from '../../server/sources/replay-source.ts';
 import {
@@ -161,12 +161,19 @@ function see(c: IdCount, id: number): void {
   } else c.backwards++;
 }
 
-/** Per-CPU raw_data ids in a trace.dat (all buffers), read with core/tracedat. */
-export function idsInTraceDat(file: string, rawDataType: number): Map<number, IdCount> {
+/**
+ * Every page of every CPU of every non-latency buffer of a trace.dat, decoded (core/tracedat):
+ * `page(cpu, stream)` sees the stream right after each loadNextPage.
+ */
+function forEachTraceDatPage(
+  file: string,
+  page: (cpu: number, s: CpuEventStream) => void,
+  begin?: (dat: TraceDat) => void,
+): void {
   const src = FileByteSource.open(file);
-  const counts = new Map<number, IdCount>();
   try {
     const dat = readTraceDat(src);
+    begin?.(dat);
     dat.buffers.forEach((b, bi) => {
       if (b.latency) return;
       for (const d of b.cpus) {
@@ -174,20 +181,26 @@ export function idsInTraceDat(file: string, rawDataType: number): Map<number, Id
         const s = new CpuEventStream(dat, b, bi, d.cpu, (e) =>
           console.error(`trace.dat: ${e.message}`),
         );
-        let c = counts.get(d.cpu);
-        if (!c) counts.set(d.cpu, (c = newCount(d.cpu)));
-        for (let more = s.loadNextPage(); more; more = s.loadNextPage()) {
-          const dv = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
-          const po = s.cols.payloadOffset;
-          for (let i = 0; i < s.cols.length; i++) {
-            if (dv.getUint16(po[i], true) === rawDataType) see(c, dv.getUint32(po[i] + 8, true));
-          }
-        }
+        for (let more = s.loadNextPage(); more; more = s.loadNextPage()) page(d.cpu, s);
       }
     });
   } finally {
     src.close?.();
   }
+}
+
+/** Per-CPU raw_data ids in a trace.dat (all buffers), read with core/tracedat. */
+export function idsInTraceDat(file: string, rawDataType: number): Map<number, IdCount> {
+  const counts = new Map<number, IdCount>();
+  forEachTraceDatPage(file, (cpu, s) => {
+    let c = counts.get(cpu);
+    if (!c) counts.set(cpu, (c = newCount(cpu)));
+    const dv = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
+    const po = s.cols.payloadOffset;
+    for (let i = 0; i < s.cols.length; i++) {
+      if (dv.getUint16(po[i], true) === rawDataType) see(c, dv.getUint32(po[i] + 8, true));
+    }
+  });
   return counts;
 }
 
@@ -284,44 +297,34 @@ function cpuCount(m: Map<number, CpuEventCount>, cpu: number): CpuEventCount {
 
 /** Events per CPU in a trace.dat (every buffer), and the loss its page headers record. */
 export function eventsInTraceDat(file: string, selfComm?: string): Map<number, CpuEventCount> {
-  const src = FileByteSource.open(file);
   const counts = new Map<number, CpuEventCount>();
-  try {
-    const dat = readTraceDat(src);
-    // pids whose saved comm is selfComm (the file's cmdlines: "pid comm" lines)
-    const selfPids = new Set<number>();
-    if (selfComm) {
-      for (const l of dat.cmdlines.split('\n')) {
-        const m = /^(\d+) (.*)$/.exec(l);
-        if (m && m[2] === selfComm) selfPids.add(Number(m[1]));
-      }
+  // pids whose saved comm is selfComm (the file's cmdlines: "pid comm" lines)
+  const selfPids = new Set<number>();
+  const begin = (dat: TraceDat): void => {
+    if (!selfComm) return;
+    for (const l of dat.cmdlines.split('\n')) {
+      const m = /^(\d+) (.*)$/.exec(l);
+      if (m && m[2] === selfComm) selfPids.add(Number(m[1]));
     }
-    dat.buffers.forEach((b, bi) => {
-      if (b.latency) return;
-      for (const d of b.cpus) {
-        if (d.size === 0) continue;
-        const s = new CpuEventStream(dat, b, bi, d.cpu, (e) =>
-          console.error(`trace.dat: ${e.message}`),
-        );
-        const c = cpuCount(counts, d.cpu);
-        for (let more = s.loadNextPage(); more; more = s.loadNextPage()) {
-          c.events += s.cols.length;
-          if (selfPids.size) {
-            const dv = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
-            for (let i = 0; i < s.cols.length; i++) {
-              if (selfPids.has(dv.getInt32(s.cols.payloadOffset[i] + 4, true))) {
-                c.self = (c.self ?? 0) + 1;
-              }
-            }
+  };
+  forEachTraceDatPage(
+    file,
+    (cpu, s) => {
+      const c = cpuCount(counts, cpu);
+      c.events += s.cols.length;
+      if (selfPids.size) {
+        const dv = new DataView(s.bytes.buffer, s.bytes.byteOffset, s.bytes.byteLength);
+        for (let i = 0; i < s.cols.length; i++) {
+          if (selfPids.has(dv.getInt32(s.cols.payloadOffset[i] + 4, true))) {
+            c.self = (c.self ?? 0) + 1;
           }
-          if (s.pageLost > 0) c.lost += s.pageLost;
-          else if (s.pageLost < 0) c.lostUnknown++;
         }
       }
-    });
-  } finally {
-    src.close?.();
-  }
+      if (s.pageLost > 0) c.lost += s.pageLost;
+      else if (s.pageLost < 0) c.lostUnknown++;
+    },
+    begin,
+  );
   return counts;
 }
 

@@ -1,8 +1,8 @@
 import {afterEach, describe, expect, it} from 'vitest';
 import {FrameType, encodeControl, encodeCredit, encodeHelloAck} from '../../core/protocol.ts';
-import {SimSource} from '../sources/sim/sim-source.ts';
-import {Fanout} from './fanout.ts';
-import {MemorySink, SpySource, until} from './testing/spy-source.ts';
+import type {Fanout} from './fanout.ts';
+import {startSimFanout} from './testing/sim-fanout.ts';
+import {MemorySink, until} from './testing/spy-source.ts';
 
 const ACK = encodeHelloAck({protocol: 1});
 let cleanup: (() => Promise<void>)[] = [];
@@ -11,23 +11,17 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(opts: {windowFrames?: number; windowBytes?: number; cpus?: number} = {}) {
-  const sim = new SimSource({source: 'sim', events: [], rate: 0, cpus: opts.cpus ?? 2, seed: 3});
-  const source = new SpySource(sim);
-  const meta = await source.open();
-  const fan = new Fanout(source, meta, {
-    windowFrames: opts.windowFrames ?? 16,
-    windowBytes: opts.windowBytes ?? 1 << 20,
-    highWaterBytes: 1 << 20,
-    statsIntervalMs: 0,
-    idleWaitMs: 20,
-  });
-  fan.start();
-  cleanup.push(async () => {
-    await fan.close();
-    await source.close();
-  });
-  return {sim, source, fan};
+function setup(opts: {windowFrames?: number; windowBytes?: number; cpus?: number} = {}) {
+  return startSimFanout(
+    {
+      cpus: opts.cpus,
+      seed: 3,
+      windowFrames: opts.windowFrames ?? 16,
+      windowBytes: opts.windowBytes ?? 1 << 20,
+      highWaterBytes: 1 << 20,
+    },
+    cleanup,
+  );
 }
 
 function join(fan: Fanout, sink: MemorySink, credits = 0): number {

@@ -16,10 +16,10 @@ import {
   writeSubbuf,
   type ServerFrame,
 } from '../../core/protocol.ts';
-import {SimSource} from '../sources/sim/sim-source.ts';
 import {ClientQueue, type FrameSink} from './client-queue.ts';
-import {Fanout} from './fanout.ts';
-import {MemorySink, SpySource, until} from './testing/spy-source.ts';
+import type {Fanout} from './fanout.ts';
+import {startSimFanout} from './testing/sim-fanout.ts';
+import {MemorySink, until} from './testing/spy-source.ts';
 
 const MULTI = encodeHelloAck({protocol: 1, multiFrame: true});
 const SINGLE = encodeHelloAck({protocol: 1});
@@ -29,22 +29,11 @@ afterEach(async () => {
   cleanup = [];
 });
 
-async function setup(cpus = 2, windowFrames = 4096) {
-  const sim = new SimSource({source: 'sim', events: [], rate: 0, cpus, seed: 11});
-  const source = new SpySource(sim);
-  const fan = new Fanout(source, await source.open(), {
-    windowFrames,
-    windowBytes: 64 << 20,
-    highWaterBytes: 64 << 20,
-    statsIntervalMs: 0,
-    idleWaitMs: 20,
-  });
-  fan.start();
-  cleanup.push(async () => {
-    await fan.close();
-    await source.close();
-  });
-  return {sim, source, fan};
+function setup(cpus = 2, windowFrames = 4096) {
+  return startSimFanout(
+    {cpus, seed: 11, windowFrames, windowBytes: 64 << 20, highWaterBytes: 64 << 20},
+    cleanup,
+  );
 }
 
 function join(fan: Fanout, sink: MemorySink, ack: Uint8Array, credits: number): number {
