@@ -4,7 +4,7 @@
  *
  * Memory model (what the cap counts): the page bytes kept whole (the payload arena: every field
  * can be decoded later from them) plus the columns' allocated capacity (23 bytes per event and
- * up to ~25 % slack). When the sum passes the cap, whole pages are evicted, always the one whose newest event is oldest across CPUs, so
+ * up to ~33 % slack). When the sum passes the cap, whole pages are evicted, always the one whose newest event is oldest across CPUs, so
  * every CPU keeps about the same time span. Eviction is counted separately: it is the third
  * loss figure, "window eviction, not loss" (architecture.md).
  *

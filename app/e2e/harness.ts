@@ -17,6 +17,9 @@ export function ensureBuilt(): void {
   execFileSync('npx', ['vite', 'build', '--logLevel', 'warn'], {
     cwd: ROOT,
     stdio: 'inherit',
+    // vitest sets NODE_ENV=test, which would leave React's development build in dist/ for
+    // `npm start` and the benches: build what users get.
+    env: {...process.env, NODE_ENV: 'production'},
     timeout: 180_000,
   });
 }

@@ -82,6 +82,9 @@ export function ensureUi(log: (line: string) => void): boolean {
   const r = spawnSync('npx', ['vite', 'build'], {
     cwd: REPO_ROOT,
     stdio: ['ignore', 2, 2], // keep stdout for the URL line
+    // Always React's production build: under a test runner NODE_ENV=test would give the
+    // development build, several times slower per render, to every later user of dist/.
+    env: {...process.env, NODE_ENV: 'production'},
     timeout: 300_000,
   });
   if (r.status === 0 && hasBuiltUi(DIST_DIR)) return true;
