@@ -166,17 +166,24 @@ describeWith(
           expected = traceCmdReport(output);
           if (!c.mustLose || /EVENTS DROPPED/.test(expected)) break;
         }
-        const {text, report} = ourReport(output);
-        const d = diffLines(expected, text);
-        const allowed = ALLOWED[c.name]?.count ?? 0;
-        counts.push(`${c.name}: ${expected.split('\n').length - 1} lines, ${d.count} differ`);
-        if (d.count !== allowed) {
-          // Keep the recording: a difference seen once on a live kernel may not come back.
+        // Keep the recording when it fails: what a live kernel gave once may not come back.
+        const keep = (): string => {
           const kept = join(ARTIFACTS, `report-golden-case${n}.dat`);
           mkdirSync(ARTIFACTS, {recursive: true});
           copyFileSync(output, kept);
-          console.log(c.name, `(recording kept in ${kept})`, d.samples);
+          return kept;
+        };
+        let ours: ReturnType<typeof ourReport>;
+        try {
+          ours = ourReport(output);
+        } catch (e) {
+          throw new Error(`${String(e)} (recording kept in ${keep()})`, {cause: e});
         }
+        const {text, report} = ours;
+        const d = diffLines(expected, text);
+        const allowed = ALLOWED[c.name]?.count ?? 0;
+        counts.push(`${c.name}: ${expected.split('\n').length - 1} lines, ${d.count} differ`);
+        if (d.count !== allowed) console.log(c.name, `(recording kept in ${keep()})`, d.samples);
         expect(d.count).toBe(allowed);
         expect(report.iterator.errorCount).toBe(0);
         if (c.mustLose) expect(expected).toMatch(/EVENTS DROPPED/);
