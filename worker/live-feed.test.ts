@@ -1,8 +1,6 @@
 import WebSocket from 'ws';
 import {describe, expect, it} from 'vitest';
-import {parseServeArgs} from '../server/cli/args.ts';
-import {startServe} from '../server/cli/serve-command.ts';
-import type {SimSource} from '../server/sources/sim/sim-source.ts';
+import {startSimServe} from '../server/testing/sim-serve.ts';
 import {createWorkerApi, type Notification} from './api.ts';
 import type {WebSocketConstructor} from './connection.ts';
 import {socketUrl} from './live-feed.ts';
@@ -31,18 +29,7 @@ describe('socketUrl', () => {
 
 describe('connect: serve (sim source) → WebSocket → reader loop → store', () => {
   it('every scripted marker lands in the event list exactly once, with stats and no loss', async () => {
-    const args = parseServeArgs([
-      '--source',
-      'sim',
-      '--seed',
-      '3',
-      '--port',
-      '0',
-      '--no-open',
-      '--no-build',
-    ]);
-    const serve = await startServe(args, () => {});
-    const sim = serve.source as SimSource;
+    const {serve, sim} = await startSimServe(['--seed', '3']);
     const api = createWorkerApi({
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       notifyIntervalMs: 50,
@@ -98,20 +85,7 @@ describe('connect: serve (sim source) → WebSocket → reader loop → store', 
   });
 
   it('names the skipped sub-buffers when the writer laps the ring (stats totals)', async () => {
-    const args = parseServeArgs([
-      '--source',
-      'sim',
-      '--seed',
-      '4',
-      '--buffer-kb',
-      '64',
-      '--port',
-      '0',
-      '--no-open',
-      '--no-build',
-    ]);
-    const serve = await startServe(args, () => {});
-    const sim = serve.source as SimSource;
+    const {serve, sim} = await startSimServe(['--seed', '4', '--buffer-kb', '64']);
     const api = createWorkerApi({
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       notifyIntervalMs: 50,
@@ -148,16 +122,7 @@ describe('connect: serve (sim source) → WebSocket → reader loop → store', 
 
 describe('control and notices through the worker API', () => {
   it('forwards CONTROL to the server and pushes its answer and HELLO fields', async () => {
-    const args = parseServeArgs([
-      '--source',
-      'sim',
-      '--port',
-      '0',
-      '--no-open',
-      '--no-build',
-      '--allow-control',
-    ]);
-    const serve = await startServe(args, () => {});
+    const {serve} = await startSimServe(['--allow-control']);
     const api = createWorkerApi({
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       notifyIntervalMs: 50,

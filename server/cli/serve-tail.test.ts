@@ -3,27 +3,15 @@ import {request} from 'node:http';
 import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
 import {until} from '../fanout/testing/spy-source.ts';
-import type {SimSource} from '../sources/sim/sim-source.ts';
-import {parseServeArgs} from './args.ts';
-import {REPO_ROOT, startServe} from './serve-command.ts';
+import {startSimServe} from '../testing/sim-serve.ts';
+import {REPO_ROOT} from './serve-command.ts';
 import {runTail} from './tail-command.ts';
 
 const MARKER = /^\s*(\S+)-(\d+)\s+\[(\d{3})\]\s+(\d+\.\d{6}): print:\s+\S+: e2e-(\d+)$/;
 
 describe('serve → tail over a real WebSocket (sim source)', () => {
   it('scripted markers arrive exactly once, in order, with no loss', async () => {
-    const args = parseServeArgs([
-      '--source',
-      'sim',
-      '--seed',
-      '7',
-      '--port',
-      '0',
-      '--no-open',
-      '--no-build',
-    ]);
-    const serve = await startServe(args, () => {});
-    const sim = serve.source as SimSource;
+    const {serve, sim} = await startSimServe(['--seed', '7']);
     const lines: string[] = [];
     const errs: string[] = [];
     const ac = new AbortController();
