@@ -170,6 +170,11 @@ const HELLO: HelloInfo = {
 
 /** A server that opens and sends its HELLO, then nothing (no data, so no data notices). */
 class HelloOnlySocket implements WebSocketLike {
+  /** What the server says in HELLO, and after how many ms (subclasses change them). */
+  protected hello(): HelloInfo {
+    return HELLO;
+  }
+  protected helloDelayMs = 20;
   binaryType = '';
   readyState = 0;
   onopen: ((ev: unknown) => void) | null = null;
@@ -180,7 +185,10 @@ class HelloOnlySocket implements WebSocketLike {
     setTimeout(() => {
       this.readyState = 1;
       this.onopen?.({});
-      setTimeout(() => this.onmessage?.({data: encodeHello(HELLO).slice().buffer}), 20);
+      setTimeout(
+        () => this.onmessage?.({data: encodeHello(this.hello()).slice().buffer}),
+        this.helloDelayMs,
+      );
     }, 0);
   }
   send(): void {}
@@ -219,7 +227,7 @@ describe('WorkerBackend and the HELLO push', () => {
 });
 
 /** A server allowing control: HELLO, then answers every CONTROL with control-ok and the notice. */
-class ControlSocket implements WebSocketLike {
+class ControlSocket extends HelloOnlySocket {
   static hello: HelloInfo = {
     ...HELLO,
     tracingOn: true,
@@ -227,23 +235,11 @@ class ControlSocket implements WebSocketLike {
     sourceReasonCode: 'no-tracefs',
     server: {...HELLO.server, allowControl: true, controlActions: ['tracing-off']},
   };
-  binaryType = '';
-  readyState = 0;
-  onopen: ((ev: unknown) => void) | null = null;
-  onmessage: ((ev: {data: unknown}) => void) | null = null;
-  onclose: ((ev: {code: number; reason: string}) => void) | null = null;
-  onerror: ((ev: unknown) => void) | null = null;
-  constructor(_url: string) {
-    setTimeout(() => {
-      this.readyState = 1;
-      this.onopen?.({});
-      setTimeout(() => this.onmessage?.({data: encodeHello(ControlSocket.hello).slice().buffer}));
-    }, 0);
+  protected override hello(): HelloInfo {
+    return ControlSocket.hello;
   }
-  close(): void {
-    this.readyState = 3;
-  }
-  send(data?: unknown): void {
+  protected override helloDelayMs = 0;
+  override send(data?: unknown): void {
     if (!(data instanceof Uint8Array)) return;
     const text = new TextDecoder().decode(data);
     const action = /"action":"([^"]+)"/.exec(text)?.[1];
