@@ -47,8 +47,29 @@ export interface RecordOptions {
   timeoutMs?: number;
 }
 
-/** `trace-cmd record` with the shim. Returns trace-cmd's stderr+stdout for diagnostics. */
+/**
+ * trace-cmd 3.1.6 writes saved_cmdlines (and other tracefs files) by reading the file twice: once
+ * to learn its size, which goes into the trace.dat, and once to copy it (trace-output.c,
+ * save_tracing_file_data). A process that gets a new comm in between makes the copy longer than
+ * the recorded size; trace-cmd only warns "error in size of file" and still exits 0, and the
+ * trace.dat is then corrupt for every reader (ours reads the cpu count out of the cmdlines text).
+ */
+const SIZE_RACE = /error in size of file/;
+
+/**
+ * `trace-cmd record` with the shim. Returns trace-cmd's stderr+stdout for diagnostics. A recording
+ * that hit trace-cmd's own size race (above) is made again, up to three times in all.
+ */
 export function traceCmdRecord(o: RecordOptions): string {
+  for (let attempt = 1; ; attempt++) {
+    const text = traceCmdRecordOnce(o);
+    if (!SIZE_RACE.test(text)) return text;
+    if (attempt === 3) throw new Error(`trace-cmd record hit its size race 3 times: ${text}`);
+    console.warn(`trace-cmd record hit its size race (attempt ${attempt}); recording again`);
+  }
+}
+
+function traceCmdRecordOnce(o: RecordOptions): string {
   const shim = buildShim();
   const args = ['record'];
   if (o.fileVersion) args.push('--file-version', String(o.fileVersion));
