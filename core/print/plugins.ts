@@ -114,7 +114,16 @@ function rawData(ev: EventFormat, c: EvalContext): string {
   // plugin_function does: with 4-byte longs bytes repeat.
   for (let p = buf.offset; p < c.size; p += c.longSize) {
     const n = Math.min(8, c.size - p);
-    for (let i = 0; i < n; i++) out += SPACE_HEX2[c.byte(p + i)];
+    let i = 0;
+    // Four bytes joined first make one flat 12-character piece: fewer rope nodes in the line.
+    for (; i + 4 <= n; i += 4) {
+      out +=
+        SPACE_HEX2[c.byte(p + i)] +
+        SPACE_HEX2[c.byte(p + i + 1)] +
+        SPACE_HEX2[c.byte(p + i + 2)] +
+        SPACE_HEX2[c.byte(p + i + 3)];
+    }
+    for (; i < n; i++) out += SPACE_HEX2[c.byte(p + i)];
   }
   return out;
 }

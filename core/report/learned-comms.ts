@@ -25,6 +25,8 @@ export class CommLearningRenderer implements InfoRenderer {
   private readonly plans = new WeakMap<EventFormat, [FieldDef, FieldDef][] | null>();
 
   readonly trimsNewline: boolean;
+  /** Comms are only added (for pids without one), so a comm once found stays. */
+  readonly commsStable = true;
 
   constructor(
     private readonly registry: EventRegistry,

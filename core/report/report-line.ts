@@ -23,6 +23,9 @@ export interface InfoRenderer {
   readonly trimsNewline?: boolean;
   /** Comm of a pid including comms learned while rendering (libtraceevent plugins). */
   comm?(pid: number): string | undefined;
+  /** True when a comm that comm() returned for a pid stays the same while the registry's
+   *  generation does (comms are only ever added): the formatter may then keep it. */
+  readonly commsStable?: boolean;
 }
 
 export interface ReportOptions {
@@ -38,6 +41,15 @@ const SPACES = ' '.repeat(32);
 const UNKNOWN = '[UNKNOWN EVENT]';
 
 const COMM_CACHE_MAX = 1 << 16;
+/** The comm column of a pid without a known comm. */
+const UNKNOWN_COMM = '<...>';
+
+interface CommEntry {
+  comm: string;
+  heads: string[];
+  generation: number;
+  sure: boolean;
+}
 const CPU_TEXT = [
   '[000]',
   '[001]',
@@ -60,6 +72,14 @@ function usText(us: number): string {
   return DIGITS3[high] + DIGITS3[us - high * 1000];
 }
 
+/**
+ * A cached piece of every line as one flat string: joined strings are kept as trees (ropes)
+ * that every line using them would walk again when its text is encoded.
+ */
+function flatten(s: string): string {
+  return s.length < 2 ? s : s.split('').join('');
+}
+
 function padStart(s: string, width: number): string {
   return s.length >= width ? s : SPACES.slice(0, width - s.length) + s;
 }
@@ -76,7 +96,16 @@ export class ReportFormatter {
   private readonly le: boolean;
   private lastSecs = -1;
   private lastSecsText = '';
-  private readonly commCache = new Map<number, {comm: string; text: string}>();
+  /** Per pid: its comm and the line heads made from it ("comm-pid [cpu] " by CPU); `sure`
+   *  when the comm cannot change before the registry's generation does. */
+  private readonly commCache = new Map<number, CommEntry>();
+  /** Whether comms, once found, stay (see InfoRenderer.commsStable). */
+  private readonly commsStable: boolean;
+  /** The last line head, when it was sure: runs of one task's records skip the lookups. */
+  private lastPid = -1;
+  private lastCpu = -1;
+  private lastGeneration = -1;
+  private lastHead = '';
   /** ": name: " padded, by event id (with the format it was made for): one array read a line. */
   private readonly nameFormats = new Array<EventFormat | undefined>(0x10000).fill(undefined);
   private readonly nameTexts = new Array<string>(0x10000).fill('');
@@ -92,6 +121,7 @@ export class ReportFormatter {
       this.tsc = {mult: BigInt(options.tsc2nsec.mult), shift: BigInt(options.tsc2nsec.shift)};
     }
     this.le = registry.littleEndian;
+    this.commsStable = renderer.comm === undefined || renderer.commsStable === true;
   }
 
   /** "CPU:N [N EVENTS DROPPED]", or "CPU:N [EVENTS DROPPED]" for an unknown (-1) count. */
@@ -125,18 +155,43 @@ export class ReportFormatter {
 
   private comm(pid: number): string {
     if (pid === 0) return '<idle>';
-    return (this.renderer.comm ? this.renderer.comm(pid) : this.registry.comm(pid)) ?? '<...>';
+    return (this.renderer.comm ? this.renderer.comm(pid) : this.registry.comm(pid)) ?? UNKNOWN_COMM;
   }
 
-  /** "%16s-%-5d" of comm and pid, cached per pid while the comm stays the same. */
-  private commPid(pid: number): string {
-    const comm = this.comm(pid);
-    const hit = this.commCache.get(pid);
-    if (hit !== undefined && hit.comm === comm) return hit.text;
-    const text = `${padStart(comm, 16)}-${padEnd(String(pid), 5)}`;
-    if (this.commCache.size >= COMM_CACHE_MAX) this.commCache.clear();
-    this.commCache.set(pid, {comm, text});
-    return text;
+  /**
+   * "%16s-%-5d [%03d]" of comm, pid and CPU and the blank before the time, cached per pid (by
+   * CPU) while the comm stays the same: one flat string instead of four joined per line, which
+   * makes the line's text cheaper to build and to encode.
+   */
+  private lineHead(pid: number, cpu: number): string {
+    const generation = this.registry.generation;
+    if (pid === this.lastPid && cpu === this.lastCpu && generation === this.lastGeneration) {
+      return this.lastHead;
+    }
+    let hit = this.commCache.get(pid);
+    if (hit === undefined || !hit.sure || hit.generation !== generation) {
+      const comm = this.comm(pid);
+      if (hit === undefined || hit.comm !== comm || hit.generation !== generation) {
+        if (this.commCache.size >= COMM_CACHE_MAX) this.commCache.clear();
+        const sure = this.commsStable && (pid === 0 || comm !== UNKNOWN_COMM);
+        hit = {comm, heads: [], generation, sure};
+        this.commCache.set(pid, hit);
+      }
+    }
+    let head = cpu < 1024 ? hit.heads[cpu] : undefined;
+    if (head === undefined) {
+      const cpuText = cpu < 10 ? CPU_TEXT[cpu] : cpu < 100 ? `[0${cpu}]` : `[${cpu}]`;
+      head = `${padStart(hit.comm, 16)}-${padEnd(String(pid), 5)} ${cpuText}${this.usecs ? ' ' : ''}`;
+      head = flatten(head);
+      if (cpu < 1024) hit.heads[cpu] = head;
+    }
+    if (hit.sure) {
+      this.lastPid = pid;
+      this.lastCpu = cpu;
+      this.lastGeneration = generation;
+      this.lastHead = head;
+    } else this.lastPid = -1;
+    return head;
   }
 
   /**
@@ -156,20 +211,21 @@ export class ReportFormatter {
     const format = payloadLen >= 2 ? this.registry.byId(this.u16(bytes, payloadOffset)) : undefined;
     if (!format) return `${head}${UNKNOWN}${UNKNOWN} (NULL): ${SPACES.slice(0, 14)}${UNKNOWN}`;
     const pid = payloadLen >= 8 ? this.i32(bytes, payloadOffset + 4) : 0;
-    const cpuText = cpu < 10 ? CPU_TEXT[cpu] : cpu < 100 ? `[0${cpu}]` : `[${cpu}]`;
     // The comm column is printed before the info, which may teach new comms (sched plugin).
-    const commPid = this.commPid(pid);
+    const lineHead = this.lineHead(pid, cpu);
     let info = this.renderer.render(format, bytes, payloadOffset, payloadLen);
     if (this.renderer.trimsNewline !== true && info.endsWith('\n')) info = info.slice(0, -1);
     const slot = format.id & 0xffff;
     let nameText = this.nameTexts[slot];
     if (this.nameFormats[slot] !== format) {
       const name = format.name;
-      nameText = `: ${name}: ${name.length < 20 ? SPACES.slice(0, 20 - name.length) : ''}`;
+      nameText = flatten(`: ${name}: ${name.length < 20 ? SPACES.slice(0, 20 - name.length) : ''}`);
       this.nameFormats[slot] = format;
       this.nameTexts[slot] = nameText;
     }
-    return `${head}${commPid} ${cpuText}${this.usecs ? ' ' : ''}${this.formatTime(tsNs)}${nameText}${info}`;
+    return head === ''
+      ? lineHead + this.formatTime(tsNs) + nameText + info
+      : head + lineHead + this.formatTime(tsNs) + nameText + info;
   }
 
   private u16(b: Uint8Array, at: number): number {

@@ -79,7 +79,7 @@ export async function buildCli({quiet = false} = {}) {
       absWorkingDir: REPO,
       entryPoints: [
         {in: 'server/cli/main.ts', out: 'ringside'},
-        {in: 'server/cli/report-command.ts', out: 'report-helper'},
+        {in: 'server/cli/report-threads.ts', out: 'report-helper'},
       ],
       outdir: tmp,
       outExtension: {'.js': '.mjs'},

@@ -33,7 +33,8 @@ import {
   type RecordOptions,
 } from '../testing/tracecmd.ts';
 import {FileByteSource} from '../sources/replay-source.ts';
-import {claimBlock, newSignal, parseReportArgs} from './report-command.ts';
+import {parseReportArgs} from './report-command.ts';
+import {claimBlock, newSignal} from './report-threads.ts';
 import {Rng} from '../../core/seeded-random.ts';
 
 const REPO = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
