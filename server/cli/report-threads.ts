@@ -130,8 +130,10 @@ function helperEntry(): URL {
  * and encoding the text costs each more when both do it. Session 3 (serial scavenges, quick
  * exit; five alternating runs): two threads 1.76-1.91 s, one 1.82-1.96 s, with 3.3-3.7 s of
  * CPU against 1.9-2.1 s: two single-thread reports run side by side also take 5-40% more CPU
- * each than alone, so this VM's second core gives little. RINGSIDE_REPORT_THREADS=1 or 2
- * forces either way.
+ * each than alone, so this VM's second core gives little. Once this thread also encoded its
+ * out-of-turn blocks at once (printShared): two threads 1.29-1.55 s and 2.3-2.7 s of CPU, one
+ * 1.55-1.84 s (load 2.3, four alternating runs). RINGSIDE_REPORT_THREADS=1 or 2 forces
+ * either way.
  */
 export function wantHelper(file: string): boolean {
   const forced = process.env.RINGSIDE_REPORT_THREADS;
