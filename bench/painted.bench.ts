@@ -20,12 +20,13 @@
  *
  * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0. Percentiles of the probe.
  *
- * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy]
+ * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--profile]
+ * (--profile: CPU profiles of the page's worker and main thread per load, top self times printed)
  */
 import {execFileSync} from 'node:child_process';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {loadavg} from 'node:os';
-import type {Page} from 'playwright-core';
+import type {CDPSession, Page} from 'playwright-core';
 import {launchChromium} from '../app/e2e/browser.ts';
 import {ensureBuilt} from '../app/e2e/harness.ts';
 import {installCleanup} from './lib/cleanup.ts';
@@ -68,6 +69,87 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 function writersFor(load: Load): Writer[] {
   const probe = {cpu: PROBE_CPU, rate: 1000};
   return load === 'light' ? [probe] : [{cpu: BG_CPU, rate: 500_000}, probe];
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: {functionName: string; url: string; lineNumber: number};
+}
+
+/**
+ * `--profile`: V8 CPU profiles of the page's worker (where the events are decoded, kept and
+ * queried) and of its main thread over the measured run, via the DevTools protocol: the page's
+ * session auto-attaches to its worker (non-flat session, messages wrapped in
+ * Target.sendMessageToTarget). Minified names: map them with dist/assets/*.map.
+ */
+async function startWorkerProfile(
+  page: Page,
+): Promise<() => Promise<{worker: unknown; main: unknown}>> {
+  const cdp: CDPSession = await page.context().newCDPSession(page);
+  let sessionId = '';
+  let nextId = 1;
+  const waiting = new Map<number, (r: unknown) => void>();
+  cdp.on('Target.attachedToTarget', (e) => {
+    if (e.targetInfo.type === 'worker' && !sessionId) sessionId = e.sessionId;
+  });
+  cdp.on('Target.receivedMessageFromTarget', (e) => {
+    const m = JSON.parse(e.message) as {id?: number; result?: unknown};
+    if (m.id !== undefined) waiting.get(m.id)?.(m.result);
+  });
+  await cdp.send('Target.setAutoAttach', {
+    autoAttach: true,
+    waitForDebuggerOnStart: false,
+    flatten: false,
+  });
+  for (let i = 0; i < 50 && !sessionId; i++) await sleep(20);
+  if (!sessionId) throw new Error('no worker target to profile');
+  const call = (method: string, params: object = {}) =>
+    new Promise<unknown>((resolve) => {
+      const id = nextId++;
+      waiting.set(id, resolve);
+      void cdp.send('Target.sendMessageToTarget', {
+        sessionId,
+        message: JSON.stringify({id, method, params}),
+      });
+    });
+  await call('Profiler.enable');
+  await call('Profiler.setSamplingInterval', {interval: 200});
+  await call('Profiler.start');
+  await cdp.send('Profiler.enable');
+  await cdp.send('Profiler.setSamplingInterval', {interval: 200});
+  await cdp.send('Profiler.start');
+  return async () => {
+    const r = (await call('Profiler.stop')) as {profile: unknown};
+    const main = await cdp.send('Profiler.stop');
+    await cdp.detach();
+    return {worker: r.profile, main: main.profile};
+  };
+}
+
+/** Self time by function (ms), the top `n`, and the total sampled. */
+function profileTop(profile: unknown, n: number): string {
+  const p = profile as {
+    nodes: ProfileNode[];
+    samples: number[];
+    timeDeltas: number[];
+  };
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const selfUs = new Map<string, number>();
+  let total = 0;
+  for (let i = 0; i < p.samples.length; i++) {
+    const node = byId.get(p.samples[i]);
+    const dt = p.timeDeltas[i + 1] ?? 0;
+    if (!node) continue;
+    const f = node.callFrame;
+    const key = `${f.functionName || '(anonymous)'} ${f.url.split('/').pop()}:${f.lineNumber + 1}`;
+    selfUs.set(key, (selfUs.get(key) ?? 0) + dt);
+    if (f.functionName !== '(idle)' && f.functionName !== '(program)') total += dt;
+  }
+  const top = [...selfUs].sort((a, b) => b[1] - a[1]).slice(0, n);
+  return (
+    `worker busy (samples outside idle/program) ${(total / 1000).toFixed(0)} ms; self time:\n` +
+    top.map(([k, us]) => `    ${(us / 1000).toFixed(0).padStart(6)} ms  ${k}`).join('\n')
+  );
 }
 
 /** Page clock (performance.timeOrigin + now, ms) − CLOCK_MONOTONIC, by round trips to the page. */
@@ -193,6 +275,7 @@ async function runLoad(
   load: Load,
   secs: number,
   browser: Awaited<ReturnType<typeof launchChromium>>,
+  profile = false,
 ): Promise<LoadResult> {
   const startUtc = new Date().toISOString();
   const loadAvg = loadavg();
@@ -217,8 +300,18 @@ async function runLoad(
     const wm = wallMinusMonoNs();
     const pm = await pageMinusMonoNs(page);
     await page.evaluate('window.__ringsidePaintProbe.length = 0; window.__longTasks.length = 0');
+    const stopProfile = profile ? await startWorkerProfile(page) : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load), secs);
     await consumer.settle();
+    if (stopProfile) {
+      const prof = await stopProfile();
+      for (const [name, p] of Object.entries(prof)) {
+        const file = `${BUILD}painted-${load}-${name}.cpuprofile`;
+        writeFileSync(file, JSON.stringify(p));
+        console.log(`${load}: page ${name} thread profile (${file})`);
+        console.log(profileTop(p, 15));
+      }
+    }
     await sleep(3000); // let the page draw the last events
     const log = (await page.evaluate('window.__ringsidePaintProbe.splice(0)')) as number[];
     const long = (await page.evaluate('window.__longTasks.splice(0)')) as number[];
@@ -276,7 +369,8 @@ export const paintedBench = {
     const results: LoadResult[] = [];
     const browser = await launchChromium();
     try {
-      for (const load of loads) results.push(await runLoad(t, load, secs, browser));
+      for (const load of loads)
+        results.push(await runLoad(t, load, secs, browser, args.includes('--profile')));
     } finally {
       await browser.close();
     }
