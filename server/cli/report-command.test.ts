@@ -112,7 +112,11 @@ const CASES: Case[] = [
       events: ['sched', 'irq', 'raw_syscalls', 'timer'],
       extra: ['-b', '4'],
       script:
-        'for r in $(seq REPEAT); do i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; ls -R /usr/lib/x86_64-linux-gnu >/dev/null 2>&1; done; true',
+        // A 4 KB buffer is 2 pages a CPU; a busy loop and `ls -R` alone did not always overflow
+        // it on an idle machine (CI once had 4 lossless attempts). Two byte-at-a-time dd's, one
+        // per CPU, make ~10^5 syscalls each while keeping both CPUs from trace-cmd's recorders.
+        'for r in $(seq REPEAT); do i=0; while [ $i -lt 300 ]; do i=$((i+1)); done; ls -R /usr/lib/x86_64-linux-gnu >/dev/null 2>&1; ' +
+        'dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null & dd if=/dev/zero of=/dev/null bs=1 count=20000 2>/dev/null; wait; done; true',
     },
     mustLose: true,
     fixture: {file: 'lost-v7.dat', version: 7, compression: 'zstd'},
