@@ -20,15 +20,16 @@
  *
  * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0. Percentiles of the probe.
  *
- * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--profile]
- * (--profile: CPU profiles of the page's worker and main thread per load, top self times printed)
+ * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--profile | --trace]
+ * (--profile: CPU profiles of the page's worker and main thread per load, top self times printed;
+ * --trace: a Chromium trace per load, self time by trace event per thread, lib/chrome-trace.ts)
  */
 import {execFileSync} from 'node:child_process';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
 import {loadavg} from 'node:os';
-import type {CDPSession, Page} from 'playwright-core';
-import {launchChromium} from '../app/e2e/browser.ts';
+import {CdpBrowser, type CdpPage} from './lib/cdp-browser.ts';
 import {ensureBuilt} from '../app/e2e/harness.ts';
+import {startChromeTrace} from './lib/chrome-trace.ts';
 import {installCleanup} from './lib/cleanup.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {BUILD, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
@@ -40,7 +41,8 @@ const BG_CPU = 0;
 type Load = 'light' | 'heavy';
 
 /** Before the app loads: the paint log (turns the probe on) and a long-task log (> 50 ms). */
-const INIT_PAGE = `window.__ringsidePaintProbe = []; window.__longTasks = [];
+const INIT_PAGE = `window.__ringsidePaintProbe = []; window.__ringsideEdgeProbe = [];
+  window.__longTasks = [];
   new PerformanceObserver((l) => l.getEntries().forEach((e) =>
     window.__longTasks.push(performance.timeOrigin + e.startTime, e.duration)))
     .observe({type: 'longtask'});`;
@@ -78,51 +80,25 @@ interface ProfileNode {
 
 /**
  * `--profile`: V8 CPU profiles of the page's worker (where the events are decoded, kept and
- * queried) and of its main thread over the measured run, via the DevTools protocol: the page's
- * session auto-attaches to its worker (non-flat session, messages wrapped in
- * Target.sendMessageToTarget). Minified names: map them with dist/assets/*.map.
+ * queried) and of its main thread over the measured run. Minified names: map them with
+ * dist/assets/*.map.
  */
 async function startWorkerProfile(
-  page: Page,
+  page: CdpPage,
 ): Promise<() => Promise<{worker: unknown; main: unknown}>> {
-  const cdp: CDPSession = await page.context().newCDPSession(page);
-  let sessionId = '';
-  let nextId = 1;
-  const waiting = new Map<number, (r: unknown) => void>();
-  cdp.on('Target.attachedToTarget', (e) => {
-    if (e.targetInfo.type === 'worker' && !sessionId) sessionId = e.sessionId;
-  });
-  cdp.on('Target.receivedMessageFromTarget', (e) => {
-    const m = JSON.parse(e.message) as {id?: number; result?: unknown};
-    if (m.id !== undefined) waiting.get(m.id)?.(m.result);
-  });
-  await cdp.send('Target.setAutoAttach', {
-    autoAttach: true,
-    waitForDebuggerOnStart: false,
-    flatten: false,
-  });
-  for (let i = 0; i < 50 && !sessionId; i++) await sleep(20);
-  if (!sessionId) throw new Error('no worker target to profile');
-  const call = (method: string, params: object = {}) =>
-    new Promise<unknown>((resolve) => {
-      const id = nextId++;
-      waiting.set(id, resolve);
-      void cdp.send('Target.sendMessageToTarget', {
-        sessionId,
-        message: JSON.stringify({id, method, params}),
-      });
-    });
-  await call('Profiler.enable');
-  await call('Profiler.setSamplingInterval', {interval: 200});
-  await call('Profiler.start');
-  await cdp.send('Profiler.enable');
-  await cdp.send('Profiler.setSamplingInterval', {interval: 200});
-  await cdp.send('Profiler.start');
+  const [worker] = await page.attachWorkers();
+  if (!worker) throw new Error('no worker target to profile');
+  const both = async (method: string, params: object = {}) => {
+    await page.browser.send(method, params as Record<string, unknown>, worker);
+    await page.send(method, params as Record<string, unknown>);
+  };
+  await both('Profiler.enable');
+  await both('Profiler.setSamplingInterval', {interval: 200});
+  await both('Profiler.start');
   return async () => {
-    const r = (await call('Profiler.stop')) as {profile: unknown};
-    const main = await cdp.send('Profiler.stop');
-    await cdp.detach();
-    return {worker: r.profile, main: main.profile};
+    const w = await page.browser.send<{profile: unknown}>('Profiler.stop', {}, worker);
+    const m = await page.send<{profile: unknown}>('Profiler.stop');
+    return {worker: w.profile, main: m.profile};
   };
 }
 
@@ -153,7 +129,7 @@ function profileTop(profile: unknown, n: number): string {
 }
 
 /** Page clock (performance.timeOrigin + now, ms) − CLOCK_MONOTONIC, by round trips to the page. */
-async function pageMinusMonoNs(page: Page): Promise<{offsetNs: number; rttNs: number}> {
+async function pageMinusMonoNs(page: CdpPage): Promise<{offsetNs: number; rttNs: number}> {
   let best = {offsetNs: NaN, rttNs: Infinity};
   for (let i = 0; i < 15; i++) {
     const t0 = process.hrtime.bigint();
@@ -261,6 +237,8 @@ interface LoadResult {
   /** p50, p95, p99, max in ms. */
   paintedMs: number[];
   decodedMs: number[];
+  /** Write → the page main thread handled an 'edge' push covering the event. */
+  edgeMs: number[];
   rates: ReturnType<typeof paintRates>;
   /** Main-thread tasks > 50 ms in the page during the run. */
   longTasks: {count: number; totalMs: number};
@@ -274,35 +252,44 @@ async function runLoad(
   t: Tools,
   load: Load,
   secs: number,
-  browser: Awaited<ReturnType<typeof launchChromium>>,
-  profile = false,
+  browser: CdpBrowser,
+  profile: 'profile' | 'trace' | undefined,
 ): Promise<LoadResult> {
   const startUtc = new Date().toISOString();
   const loadAvg = loadavg();
   const server = await startServer({clock: 'mono'});
-  const context = await browser.newContext({viewport: {width: 1600, height: 1000}});
+  const page = await browser.newPage(1600, 1000, INIT_PAGE);
+  page.onError((e) => console.error(`  page error: ${e}`));
   let consumer: LiveConsumer | undefined;
   try {
-    await context.addInitScript(INIT_PAGE);
-    const page = await context.newPage();
-    page.on('pageerror', (e) => console.error(`  page error: ${e.message}`));
     await page.goto(server.url);
-    await page.locator('[data-testid=cpu-stats-0]').waitFor({timeout: 20_000});
+    await page.waitFor(`document.querySelector('[data-testid=cpu-stats-0]')`);
     // Warm-up: a few events so the timeline has data and follow mode has snapped to it.
     await runMarkgens(t, server.instance, [{cpu: PROBE_CPU, rate: 1000}], 0.5);
     await sleep(1500);
-    const follow = await page.locator('[data-testid=follow-toggle]').getAttribute('aria-pressed');
-    consumer = new LiveConsumer(server.url, {latency: true, latencyCpu: PROBE_CPU});
+    const follow = await page.evaluate<string | null>(
+      `document.querySelector('[data-testid=follow-toggle]')?.getAttribute('aria-pressed') ?? null`,
+    );
+    consumer = new LiveConsumer(server.url, {
+      latency: true,
+      latencyCpu: PROBE_CPU,
+      onlyCpu: process.env.RINGSIDE_BENCH_FULL_CONSUMER ? undefined : PROBE_CPU,
+    });
     await consumer.start();
     await sleep(300);
     consumer.latencyNs.length = 0;
     consumer.latencyTsNs.length = 0;
     const wm = wallMinusMonoNs();
     const pm = await pageMinusMonoNs(page);
-    await page.evaluate('window.__ringsidePaintProbe.length = 0; window.__longTasks.length = 0');
-    const stopProfile = profile ? await startWorkerProfile(page) : undefined;
+    await page.evaluate(
+      'window.__ringsidePaintProbe.length = 0; window.__ringsideEdgeProbe.length = 0; ' +
+        'window.__longTasks.length = 0',
+    );
+    const stopProfile = profile === 'profile' ? await startWorkerProfile(page) : undefined;
+    const stopTrace = profile === 'trace' ? await startChromeTrace(browser) : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load), secs);
     await consumer.settle();
+    if (stopTrace) console.log(`${load}: Chromium trace, per thread\n${await stopTrace()}`);
     if (stopProfile) {
       const prof = await stopProfile();
       for (const [name, p] of Object.entries(prof)) {
@@ -315,9 +302,22 @@ async function runLoad(
     await sleep(3000); // let the page draw the last events
     const log = (await page.evaluate('window.__ringsidePaintProbe.splice(0)')) as number[];
     const long = (await page.evaluate('window.__longTasks.splice(0)')) as number[];
+    const edgeLog = (await page.evaluate('window.__ringsideEdgeProbe.splice(0)')) as number[];
     const longTaskMs = long.filter((_, i) => i % 2 === 1);
     const frames = framesOf(log, PROBE_CPU, wm.offsetNs);
     const painted = paintedLatencies(consumer.latencyTsNs, frames);
+    // The same rule against the 'edge' pushes: when the page's main thread heard of the event.
+    const edges: PaintFrame[] = [];
+    for (let i = 0; i + 1 < edgeLog.length; i += 2) {
+      edges.push({
+        monoNs: (edgeLog[i] - wm.offsetNs / 1e6) * 1e6,
+        newestNs: edgeLog[i + 1],
+        vpStartNs: 0,
+        vpEndNs: 0,
+        marks: 0,
+      });
+    }
+    const heard = paintedLatencies(consumer.latencyTsNs, edges);
     // Raw series for a closer look (bench/build/ is not committed).
     writeFileSync(
       `${BUILD}painted-${load}.json`,
@@ -331,6 +331,7 @@ async function runLoad(
       unpainted: painted.unpainted,
       paintedMs: ms(painted.latencyNs),
       decodedMs: ms(consumer.latencyNs),
+      edgeMs: ms(heard.latencyNs),
       rates: paintRates(frames),
       longTasks: {count: longTaskMs.length, totalMs: longTaskMs.reduce((a, b) => a + b, 0)},
       clock: {
@@ -345,7 +346,7 @@ async function runLoad(
     };
   } finally {
     consumer?.stop();
-    await context.close();
+    await page.close();
     await server.stop();
   }
 }
@@ -367,16 +368,24 @@ export const paintedBench = {
     ensureProductionBuild();
     const t = buildTools();
     const results: LoadResult[] = [];
-    const browser = await launchChromium();
+    const browser = await CdpBrowser.launch();
     try {
       for (const load of loads)
-        results.push(await runLoad(t, load, secs, browser, args.includes('--profile')));
+        results.push(
+          await runLoad(
+            t,
+            load,
+            secs,
+            browser,
+            args.includes('--profile') ? 'profile' : args.includes('--trace') ? 'trace' : undefined,
+          ),
+        );
     } finally {
       await browser.close();
     }
     console.log(
       `probe 1k/s on cpu${PROBE_CPU}; heavy adds 500k/s on cpu${BG_CPU}; ${secs} s per load; ` +
-        `a headless Node consumer on the same server is the decoded reference`,
+        `a headless Node consumer on the same server (decoding cpu${PROBE_CPU} only) is the decoded reference`,
     );
     console.log(
       'load   start UTC  loadavg  probe (decoded/painted)  latency  p50 ms  p95 ms  p99 ms  max ms',
@@ -386,6 +395,10 @@ export const paintedBench = {
       console.log(`${head}  painted ${r.paintedMs.map((x) => f1(x).padStart(7)).join(' ')}`);
       console.log(
         `${' '.repeat(head.length)}  decoded ${r.decodedMs.map((x) => f1(x).padStart(7)).join(' ')}`,
+      );
+      console.log(
+        `${' '.repeat(head.length)}  page heard ${r.edgeMs.map((x) => f1(x).padStart(4)).join(' ')}` +
+          ` (the 'edge' push reached the page's main thread)`,
       );
       console.log(
         `${' '.repeat(head.length)}  follow ${r.follow}; cpu${PROBE_CPU} timeline: ${r.rates.drawsPerS.toFixed(1)} draws/s, ` +

@@ -4,10 +4,12 @@
  * frame intervals and long tasks (> 50 ms main-thread blocks) while idle and while streaming,
  * and during a drag-pan in the middle of the stream. The idle phase is the reference run.
  *
- * The in-page code is passed as strings: bench/ compiles without the DOM library.
+ * The in-page code is passed as strings: bench/ compiles without the DOM library. Chromium is
+ * driven over CDP without Playwright (lib/cdp-browser.ts says why).
  */
 import {ensureBuilt, startServer} from '../app/e2e/harness.ts';
-import {launchChromium, percentile} from '../app/e2e/browser.ts';
+import {percentile} from '../app/e2e/browser.ts';
+import {CdpBrowser} from './lib/cdp-browser.ts';
 import {buildTools, runMarkgens} from './lib/tools.ts';
 
 const INSTALL_PROBES = `(() => {
@@ -53,11 +55,11 @@ export const uiStreamBench = {
     ensureBuilt();
     const tools = buildTools();
     const server = await startServer(['--source', 'mmap', '--port', '0', '--no-open']);
-    const browser = await launchChromium();
+    const browser = await CdpBrowser.launch();
     try {
-      const page = await browser.newPage({viewport: {width: 1600, height: 1000}});
+      const page = await browser.newPage(1600, 1000);
       await page.goto(server.url);
-      await page.locator('[data-testid=cpu-stats-0]').waitFor({timeout: 20_000});
+      await page.waitFor(`document.querySelector('[data-testid=cpu-stats-0]')`);
       await page.evaluate(INSTALL_PROBES);
       await sleep(3000);
       const idle = summarise(await page.evaluate(TAKE));
@@ -67,21 +69,24 @@ export const uiStreamBench = {
       await page.evaluate(TAKE); // drop the ramp-up
       await sleep((secs - 3) * 1000);
       const streaming = summarise(await page.evaluate(TAKE));
-      const box = await page.locator('[data-testid=timeline-cpu-1]').boundingBox();
+      const box = await page.box('[data-testid=timeline-cpu-1]');
       if (box) {
         // Drag-pan across the timeline while data keeps arriving.
-        await page.mouse.move(box.x + box.width * 0.7, box.y + box.height / 2);
-        await page.mouse.down();
+        const y = box.y + box.height / 2;
+        let x = box.x + box.width * 0.7;
+        await page.mouse('mouseMoved', x, y);
+        await page.mouse('mousePressed', x, y);
         for (let i = 0; i < 30; i++) {
-          await page.mouse.move(box.x + box.width * (0.7 - i * 0.01), box.y + box.height / 2);
+          x = box.x + box.width * (0.7 - i * 0.01);
+          await page.mouse('mouseMoved', x, y);
           await sleep(16);
         }
-        await page.mouse.up();
+        await page.mouse('mouseReleased', x, y);
       }
       const panning = summarise(await page.evaluate(TAKE));
       const [written] = await writing;
       await sleep(1500);
-      await page.screenshot({path: 'bench/build/ui-stream.png', fullPage: true});
+      await page.screenshot('bench/build/ui-stream.png');
       const row = (name: string, p: Phase) =>
         console.log(
           `${name.padEnd(22)} frames ${String(p.frames).padStart(4)}  p50 ${p.p50Ms.toFixed(1)} ms  ` +

@@ -8,6 +8,7 @@ import type {DashboardBackend} from './backend.ts';
 import {tokenFromSearch, wsUrlFor, type PageLocation} from './connection-url.ts';
 import {tracingAfter} from './notices.ts';
 import {LiveEdge} from './live-edge.ts';
+import {edgeProbe, noteEdge} from '../render/paint-probe.ts';
 import type {TimelineCache} from './timeline-cache.ts';
 
 export const STATS_POLL_MS = 500;
@@ -55,6 +56,7 @@ export class DashboardController {
             this.edge?.wake();
             break;
           case 'edge':
+            if (edgeProbe) noteEdge(edgeProbe, n.range); // bench only (paint-probe.ts)
             this.edge?.push(n.range);
             break;
           case 'closed':

@@ -6,6 +6,10 @@
  * timestamp the frame drew (trace clock, ns), the viewport's start and end (ns) and the number
  * of event marks in the track it drew from.
  *
+ * A second log, `window.__ringsideEdgeProbe = []`, gets two numbers per 'edge' push the main
+ * thread handles (wall ms, the pushed range's newest timestamp): where an event's latency goes,
+ * before the main thread hears of it (worker) or after (query and draw).
+ *
  * Why a global read once at load and not a URL flag or a store field: when nobody measures, the
  * draw pays one `undefined` check and nothing else (no allocation, no array growth, no store
  * subscription), so the probe cannot change what it measures or slow a normal session.
@@ -14,12 +18,21 @@ import type {TimelineTrack, Viewport} from '../model/types.ts';
 
 export type PaintLog = number[];
 
-const found = (globalThis as {__ringsidePaintProbe?: unknown}).__ringsidePaintProbe;
+const probes = globalThis as {__ringsidePaintProbe?: unknown; __ringsideEdgeProbe?: unknown};
 
 /** The log to append to, or undefined (the normal case: no probe). */
-export const paintProbe: PaintLog | undefined = Array.isArray(found)
-  ? (found as PaintLog)
+export const paintProbe: PaintLog | undefined = Array.isArray(probes.__ringsidePaintProbe)
+  ? (probes.__ringsidePaintProbe as PaintLog)
   : undefined;
+
+/** The 'edge' push log, or undefined (no probe). */
+export const edgeProbe: PaintLog | undefined = Array.isArray(probes.__ringsideEdgeProbe)
+  ? (probes.__ringsideEdgeProbe as PaintLog)
+  : undefined;
+
+export function noteEdge(log: PaintLog, range: Viewport): void {
+  log.push(performance.timeOrigin + performance.now(), range.endNs);
+}
 
 /**
  * Newest timestamp this draw put on screen for `track`: the track holds, per CPU and in order,

@@ -186,6 +186,11 @@ export interface ConsumerOptions {
    * counting). Default true: METADATA without it is an error.
    */
   requireRawData?: boolean;
+  /**
+   * Decode only this CPU's sub-buffers (the others are received and dropped undecoded): a
+   * lighter reference consumer for benches where it shares the machine with the thing measured.
+   */
+  onlyCpu?: number;
   /** Every decoded batch (timestamps in `cols.tsNs[start .. start+count)`), for own counting. */
   onEvents?: (
     cpu: number,
@@ -271,6 +276,7 @@ export class LiveConsumer {
       reconnect: false,
       onFrame: (f) => {
         if (f.type === FrameType.META) this.lastMetaTimeMs = f.timeMs;
+        if (o.onlyCpu !== undefined && f.type === FrameType.SUBBUF && f.cpu !== o.onlyCpu) return;
         this.loop.handle(f);
       },
       onState: (s, detail) => {
