@@ -93,25 +93,35 @@ export class CpuTable {
    * appends (~2 moves per append), no new columns. With 1.25× and a 20 % rule, a full window
    * reallocated almost every time its tail reached the end, and growth copied each event ~5
    * times: `grow` was 31 % of the worker's time at 500k events/s (`npm run bench painted`).
+   *
+   * `maxRows`: the most rows the memory cap leaves this table (EventStore.rowBudget). Growth
+   * stops there, and a table already that large slides even with less than 25 % free. Without
+   * it, growing a big table by 1.5× near the cap charged the cap for the new capacity at once,
+   * evicted a third of the window in one go, then shrank the emptied columns, then grew again:
+   * a 100–290 ms stall (two copies of ~150 MB) every ~2 M events at 500k/s.
    */
-  reserve(n: number): void {
+  reserve(n: number, maxRows = Infinity): void {
     const cap = this.tsNs.length;
     if (this.tail + n <= cap) return;
     const need = this.tail - this.head + n;
-    if (need <= cap * 0.75 && need * 2 >= cap) {
+    if (need <= cap && need * 2 >= cap && (need <= cap * 0.75 || cap >= maxRows)) {
       this.slide();
       return;
     }
-    this.realloc(need);
+    this.realloc(need, maxRows);
   }
 
   /** Column reallocations so far (diagnostics and tests). */
   reallocs = 0;
 
-  /** New columns of 1.5 × `need` rows (1024-row steps), holding the live part from 0. */
-  private realloc(need: number): void {
+  /**
+   * New columns of 1.5 × `need` rows (1024-row steps; at most `maxRows` but never below
+   * `need`), holding the live part from 0.
+   */
+  private realloc(need: number, maxRows = Infinity): void {
     this.reallocs++;
-    const newCap = Math.max(INITIAL_CAPACITY, Math.ceil((need * 1.5) / 1024) * 1024);
+    const want = Math.max(need, Math.min(need * 1.5, maxRows));
+    const newCap = Math.max(INITIAL_CAPACITY, Math.ceil(want / 1024) * 1024);
     const h = this.head;
     const t = this.tail;
     const grow = <T extends Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array>(

@@ -190,4 +190,46 @@ describe('EventStore on real capture pages', () => {
     expect(COLUMN_BYTES_PER_EVENT).toBeLessThanOrEqual(24);
     expect(s.columnBytes / n).toBeLessThan(COLUMN_BYTES_PER_EVENT * 1.6);
   });
+
+  it.each([16, 24, 32])(
+    'stops reallocating its columns once the window is full (%i MiB cap, one busy CPU)',
+    (mib) => {
+      // Near the cap, 1.5× growth used to charge the cap for the new capacity at once, evict a
+      // third of the window, shrink the emptied columns and grow again: a 100-290 ms stall
+      // every ~2 M events at 500k/s (bench painted heavy, 256 MiB). Small marker events
+      // (24 page bytes each) made it oscillate at these caps too; growth now stops at the
+      // cap's row budget.
+      const cap = mib * 2 ** 20;
+      const s = new EventStore({memoryCapBytes: cap});
+      const c1 = capturePages('markers-cpu1.raw', 0);
+      let fedEvents = 0;
+      let reallocsWhenFull = -1;
+      let smallestFullWindow = Infinity;
+      for (let round = 0; fedEvents < (cap / 70) * 6; round++) {
+        const shift = round * 10e9; // every round later than the last: new pages to the store
+        for (const p of c1) {
+          const bytes = p.bytes.slice();
+          const v = new DataView(bytes.buffer);
+          v.setBigUint64(0, v.getBigUint64(0, true) + BigInt(shift), true);
+          const tsNs = p.columns.tsNs.map((x) => x + shift);
+          s.handlePage({...p, bytes, columns: {...p.columns, tsNs}});
+          fedEvents += p.columns.length;
+          expect(s.liveBytes).toBeLessThanOrEqual(cap);
+          const t = s.table(0)!;
+          if (s.evicted.events > 0) {
+            // The first growth past the budget may finish; from then on: slides only.
+            if (reallocsWhenFull < 0 && fedEvents > 2 * t.length) reallocsWhenFull = t.reallocs;
+            if (reallocsWhenFull >= 0) smallestFullWindow = Math.min(smallestFullWindow, t.length);
+          }
+        }
+      }
+      const t = s.table(0)!;
+      expect(reallocsWhenFull).toBeGreaterThanOrEqual(0);
+      expect(t.reallocs).toBe(reallocsWhenFull);
+      // The window keeps ≥ 80 % of what the cap could hold at 23 column bytes + page bytes per
+      // event (the rest is the columns' sliding room).
+      const perEvent = t.pageBytes / t.length + COLUMN_BYTES_PER_EVENT;
+      expect(smallestFullWindow).toBeGreaterThan((0.8 * cap) / perEvent);
+    },
+  );
 });

@@ -107,7 +107,7 @@ export class EventStore implements PageSink {
     const le = this.littleEndian;
     const prev = t.newestPage();
     const colBefore = t.columnBytes();
-    t.reserve(n);
+    t.reserve(n, this.rowBudget(t));
     this.columnBytes += t.columnBytes() - colBefore;
     const firstAbs = t.endAbs;
     let at = t.tail;
@@ -211,6 +211,19 @@ export class EventStore implements PageSink {
     const v = new DataView(bytes.buffer, bytes.byteOffset, 8);
     const le = this.littleEndian;
     return v.getUint32(le ? 4 : 0, le) * 2 ** 32 + v.getUint32(le ? 0 : 4, le);
+  }
+
+  /**
+   * Rows of columns `t` can use under the cap: what the other tables leave, divided by a row's
+   * cost when the table holds 0.75 rows of events (page bytes) per row of capacity, the
+   * steady state of CpuTable.reserve's 25 % sliding room. So a table that grows to this size
+   * leaves its events room in the cap, and slides from then on instead of growing.
+   */
+  private rowBudget(t: CpuTable): number {
+    const mine = t.pageBytes + t.columnBytes();
+    const budget = this.capBytes - (this.liveBytes - mine);
+    const pagePerEvent = t.length > 0 ? t.pageBytes / t.length : 0;
+    return Math.max(0, Math.floor(budget / (0.75 * pagePerEvent + COLUMN_BYTES_PER_EVENT)));
   }
 
   /** Evict whole pages, oldest newest-event first, until under the cap. True if any went. */
