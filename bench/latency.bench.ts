@@ -116,16 +116,21 @@ async function stream(
   args.push('sh', '-c', script);
   const ns: number[] = [];
   const tag = `[${String(probeCpu).padStart(3, '0')}]`;
+  let stderrTail = '';
+  let how = '';
+  let watchdog = false;
   await new Promise<void>((resolve) => {
     const c = trackChild(
       spawn('stdbuf', args, {
         env: {...process.env, LD_PRELOAD: t.shim},
-        stdio: ['ignore', 'pipe', 'ignore'],
+        stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // own process group: the timeout stops trace-cmd and its recorders
       }),
       true,
     );
     let rest = '';
+    c.stderr!.setEncoding('latin1');
+    c.stderr!.on('data', (chunk: string) => (stderrTail = (stderrTail + chunk).slice(-400)));
     c.stdout!.setEncoding('latin1');
     c.stdout!.on('data', (chunk: string) => {
       const now = Number(process.hrtime.bigint());
@@ -140,9 +145,13 @@ async function stream(
       }
       rest = text.slice(start);
     });
-    const soft = setTimeout(() => signalChild(c, 'SIGINT'), (secs + 8) * 1000);
+    const soft = setTimeout(() => {
+      watchdog = true;
+      signalChild(c, 'SIGINT');
+    }, (secs + 8) * 1000);
     const hard = setTimeout(() => signalChild(c, 'SIGKILL'), (secs + 13) * 1000);
-    c.on('exit', () => {
+    c.on('exit', (code, signal) => {
+      how = signal ? `signal ${signal}` : `exit ${code}`;
       clearTimeout(soft);
       clearTimeout(hard);
       killGroup(c); // recorders that outlived trace-cmd would keep the instance busy
@@ -150,12 +159,28 @@ async function stream(
     });
   });
   removeInstance(instance);
+  if (ns.length === 0) {
+    // Seen once (17:45 UTC, light load): nothing printed. Say how it ended rather than NaN.
+    const err = stderrTail.trim().replace(/\s+/g, ' ');
+    console.log(
+      `  trace-cmd stream${bp0 ? ' (buffer_percent 0)' : ''} printed no probe line: ${how}` +
+        `${watchdog ? ' after the watchdog' : ''}${err ? `; stderr: ${err}` : ''}`,
+    );
+  }
   // The printed time is truncated to µs: add half a µs so the estimate is unbiased.
   return summarize(
     bp0 ? 'stream-bp0' : 'stream',
     load,
     ns.map((x) => x - 500),
   );
+}
+
+/** trace-cmd stream, run once more if it printed nothing (it sometimes hangs; see docs). */
+export async function streamWithRetry(...a: Parameters<typeof stream>) {
+  const r = await stream(...a);
+  if (r.samples > 0) return r;
+  console.log('  retrying trace-cmd stream once');
+  return stream(...a);
 }
 
 export const latencyBench = {
@@ -179,7 +204,7 @@ export const latencyBench = {
         const r =
           tool === 'ringside'
             ? await ringside(t, load, secs, probeCpu, bgCpu)
-            : await stream(t, load, secs, probeCpu, bgCpu, tool === 'stream-bp0');
+            : await streamWithRetry(t, load, secs, probeCpu, bgCpu, tool === 'stream-bp0');
         results.push(r);
         console.log(
           `${tool.padEnd(9)} ${load.padEnd(6)} ${String(r.samples).padStart(9)} ${r.us
@@ -193,7 +218,7 @@ export const latencyBench = {
       for (const ref of ['stream', 'stream-bp0']) {
         const a = results.find((r) => r.tool === 'ringside' && r.load === load);
         const b = results.find((r) => r.tool === ref && r.load === load);
-        if (!a || !b) continue;
+        if (!a || !b || a.samples === 0 || b.samples === 0) continue;
         const k = `${load} ${ref}`;
         ratios[k] = a.us.map((x, j) => b.us[j] / x);
         console.log(

@@ -5,7 +5,11 @@ import {CpuTable} from './cpu-table.ts';
 function append(t: CpuTable, n: number): void {
   t.reserve(n);
   const firstAbs = t.endAbs;
-  for (let i = 0; i < n; i++) t.tsNs[t.tail + i] = firstAbs + i;
+  for (let i = 0; i < n; i++) {
+    t.tsNs[t.tail + i] = firstAbs + i;
+    t.pid[t.tail + i] = (firstAbs + i) % 1_000_003;
+    t.flags[t.tail + i] = (firstAbs + i) & 0xff;
+  }
   t.tail += n;
   t.pages.push({
     bytes: new Uint8Array(0),
@@ -52,5 +56,40 @@ describe('CpuTable', () => {
     // growth copies each event a bounded number of times: 1.5× steps from 4096 rows
     expect(grown).toBeLessThanOrEqual(Math.ceil(Math.log(200_000 / 4096) / Math.log(1.5)) + 2);
     for (let abs = t.firstAbs; abs < t.endAbs; abs += 997) expect(t.tsNs[t.pos(abs)]).toBe(abs);
+  });
+
+  it('grows a big table a step at a time, keeping every event', () => {
+    // One copy of a multi-million-row table stalled the worker for 100-300 ms (bench painted
+    // heavy); a big table now fills its next columns over the appends before it needs them.
+    const t = new CpuTable(0);
+    let p = 0;
+    while (t.length < 1_500_000) {
+      append(t, 60 + (p % 98));
+      if (p++ % 9 === 0) t.evictOldestPage();
+    }
+    expect(t.reallocs).toBeGreaterThan(10);
+    expect(t.largestCopy).toBeLessThanOrEqual(128 * 1024);
+    for (let abs = t.firstAbs; abs < t.endAbs; abs++) {
+      const i = t.pos(abs);
+      if (t.tsNs[i] !== abs || t.pid[i] !== abs % 1_000_003 || t.flags[i] !== (abs & 0xff))
+        expect({abs, ts: t.tsNs[i], pid: t.pid[i], flags: t.flags[i]}).toBe('intact');
+    }
+  });
+
+  it('switches to slides when eviction catches up during a prepared growth', () => {
+    const t = new CpuTable(0);
+    while (t.length < 300_000) append(t, 100);
+    // Now balanced: whatever was being prepared, the window only slides from here.
+    for (let k = 0; k < 20_000; k++) {
+      append(t, 100);
+      t.evictOldestPage();
+    }
+    const grown = t.reallocs;
+    for (let k = 0; k < 20_000; k++) {
+      append(t, 100);
+      t.evictOldestPage();
+    }
+    expect(t.reallocs).toBe(grown);
+    for (let abs = t.firstAbs; abs < t.endAbs; abs += 101) expect(t.tsNs[t.pos(abs)]).toBe(abs);
   });
 });

@@ -8,7 +8,10 @@
  * Events keep an absolute index that never changes while they are in the window (eviction
  * advances `firstAbs`), so answers can name events stably (`EventRef`). Appends that do not fit
  * either slide the live part down or grow to 1.5 × what is needed: amortised O(1), one
- * `copyWithin` (or one copy into new columns) per column.
+ * `copyWithin` (or one copy into new columns) per column. Big tables fill their next columns
+ * a step per append before they need them, so no append copies the whole window; the new
+ * columns are charged to the memory cap when they take over (like the old ones, they are
+ * allocated zeroed and only touched as rows are copied or appended).
  *
  * Columns: 23 bytes per event (tsNs 8, payloadOffset 4, payloadLen 4, pid 4, type 2, flags 1),
  * plus at most ~33 % unused capacity (see `reserve`).
@@ -40,6 +43,29 @@ export interface PageRecord {
 
 export const COLUMN_BYTES_PER_EVENT = 8 + 4 + 4 + 4 + 2 + 1;
 const INITIAL_CAPACITY = 4096;
+/** Tables at least this big grow incrementally (below it one copy takes ~1-3 ms). */
+const INCREMENTAL_MIN_ROWS = 128 * 1024;
+/** Rows copied ahead per append during an incremental growth (~1.5 MB, ~1 ms). */
+const GROWTH_STEP_ROWS = 64 * 1024;
+
+type Columns = Pick<CpuTable, 'tsNs' | 'payloadOffset' | 'payloadLen' | 'pid' | 'type' | 'flags'>;
+
+/** 1.5 × `need` rows (1024-row steps; at most `maxRows` but never below `need`). */
+function growTo(need: number, maxRows: number): number {
+  const want = Math.max(need, Math.min(need * 1.5, maxRows));
+  return Math.max(INITIAL_CAPACITY, Math.ceil(want / 1024) * 1024);
+}
+
+/** Rows [from, to) of `src`'s columns into `dst` from row `at`. */
+function copyRows(src: CpuTable, dst: Columns, from: number, to: number, at: number): void {
+  src.largestCopy = Math.max(src.largestCopy, to - from);
+  dst.tsNs.set(src.tsNs.subarray(from, to), at);
+  dst.payloadOffset.set(src.payloadOffset.subarray(from, to), at);
+  dst.payloadLen.set(src.payloadLen.subarray(from, to), at);
+  dst.pid.set(src.pid.subarray(from, to), at);
+  dst.type.set(src.type.subarray(from, to), at);
+  dst.flags.set(src.flags.subarray(from, to), at);
+}
 
 export class CpuTable {
   /** Absolute index of the event at `head`. */
@@ -99,47 +125,103 @@ export class CpuTable {
    * it, growing a big table by 1.5× near the cap charged the cap for the new capacity at once,
    * evicted a third of the window in one go, then shrank the emptied columns, then grew again:
    * a 100–290 ms stall (two copies of ~150 MB) every ~2 M events at 500k/s.
+   *
+   * Tables of INCREMENTAL_MIN_ROWS or more prepare their growth ahead (`beginGrowth`).
    */
   reserve(n: number, maxRows = Infinity): void {
     const cap = this.tsNs.length;
-    if (this.tail + n <= cap) return;
+    if (this.tail + n <= cap) {
+      if (this.growth) this.stepGrowth(GROWTH_STEP_ROWS);
+      else if (this.tail > cap * 0.8 && cap >= INCREMENTAL_MIN_ROWS && cap < maxRows)
+        this.beginGrowth(maxRows);
+      return;
+    }
     const need = this.tail - this.head + n;
     if (need <= cap && need * 2 >= cap && (need <= cap * 0.75 || cap >= maxRows)) {
+      this.growth = undefined;
       this.slide();
+      return;
+    }
+    const g = this.growth;
+    // Use the prepared columns unless the cap's budget shrank below them meanwhile.
+    if (g && need <= g.cols.tsNs.length && g.cols.tsNs.length <= Math.max(need, maxRows) + 1024) {
+      this.stepGrowth(Infinity);
+      this.switchTo(g.cols, g.base);
       return;
     }
     this.realloc(need, maxRows);
   }
 
+  /**
+   * Columns being filled ahead of a growth, `GROWTH_STEP_ROWS` rows per append, from `base`
+   * (the head when it began) up to `copied`. Rows are never changed once appended, so a
+   * copied row stays right; eviction only moves `head` past rows that are then dead in both.
+   */
+  private growth?: {cols: Columns; base: number; copied: number};
+
+  /**
+   * Start filling bigger columns while appends still fit. A big table's growth copied every
+   * column in one go (a 4.9 M-row window: 100-300 ms in one append), stalling the worker's
+   * answers and edge pushes (bench painted heavy); spread over the appends that fill the last
+   * 20 % of the old columns, each append copies at most GROWTH_STEP_ROWS rows.
+   */
+  private beginGrowth(maxRows: number): void {
+    const cap = this.tsNs.length;
+    // Live rows when the tail reaches the end, if nothing is evicted before then.
+    const need = cap - this.head;
+    if (need <= cap * 0.75) return; // that append would slide, not grow
+    this.growth = {
+      cols: this.allocColumns(growTo(need, maxRows)),
+      base: this.head,
+      copied: this.head,
+    };
+  }
+
+  private stepGrowth(rows: number): void {
+    const g = this.growth!;
+    const end = Math.min(this.tail, g.copied + rows);
+    if (end <= g.copied) return;
+    copyRows(this, g.cols, g.copied, end, g.copied - g.base);
+    g.copied = end;
+  }
+
+  private switchTo(cols: Columns, base: number): void {
+    this.reallocs++;
+    this.growth = undefined;
+    this.tsNs = cols.tsNs;
+    this.payloadOffset = cols.payloadOffset;
+    this.payloadLen = cols.payloadLen;
+    this.pid = cols.pid;
+    this.type = cols.type;
+    this.flags = cols.flags;
+    this.head -= base;
+    this.tail -= base;
+  }
+
+  private allocColumns(rows: number): Columns {
+    return {
+      tsNs: new Float64Array(rows),
+      payloadOffset: new Uint32Array(rows),
+      payloadLen: new Uint32Array(rows),
+      pid: new Int32Array(rows),
+      type: new Uint16Array(rows),
+      flags: new Uint8Array(rows),
+    };
+  }
+
   /** Column reallocations so far (diagnostics and tests). */
   reallocs = 0;
+  /** Most rows copied into new columns by one call (diagnostics and tests). */
+  largestCopy = 0;
 
   /**
    * New columns of 1.5 × `need` rows (1024-row steps; at most `maxRows` but never below
    * `need`), holding the live part from 0.
    */
   private realloc(need: number, maxRows = Infinity): void {
-    this.reallocs++;
-    const want = Math.max(need, Math.min(need * 1.5, maxRows));
-    const newCap = Math.max(INITIAL_CAPACITY, Math.ceil(want / 1024) * 1024);
-    const h = this.head;
-    const t = this.tail;
-    const grow = <T extends Float64Array | Uint32Array | Int32Array | Uint16Array | Uint8Array>(
-      a: T,
-      make: (n: number) => T,
-    ): T => {
-      const b = make(newCap);
-      b.set(a.subarray(h, t));
-      return b;
-    };
-    this.tsNs = grow(this.tsNs, (k) => new Float64Array(k));
-    this.payloadOffset = grow(this.payloadOffset, (k) => new Uint32Array(k));
-    this.payloadLen = grow(this.payloadLen, (k) => new Uint32Array(k));
-    this.pid = grow(this.pid, (k) => new Int32Array(k));
-    this.type = grow(this.type, (k) => new Uint16Array(k));
-    this.flags = grow(this.flags, (k) => new Uint8Array(k));
-    this.head = 0;
-    this.tail = t - h;
+    const cols = this.allocColumns(growTo(need, maxRows));
+    copyRows(this, cols, this.head, this.tail, 0);
+    this.switchTo(cols, this.head);
   }
 
   /** Give back capacity when eviction left the columns mostly empty (≤ half used). */
@@ -149,6 +231,7 @@ export class CpuTable {
   }
 
   private slide(): void {
+    this.growth = undefined;
     const h = this.head;
     const t = this.tail;
     this.tsNs.copyWithin(0, h, t);
