@@ -10,8 +10,8 @@
  * either slide the live part down or grow to 1.5 × what is needed: amortised O(1), one
  * `copyWithin` (or one copy into new columns) per column. Big tables fill their next columns
  * a step per append before they need them, so no append copies the whole window; the new
- * columns are charged to the memory cap when they take over (like the old ones, they are
- * allocated zeroed and only touched as rows are copied or appended).
+ * columns are charged to the memory cap when they take over (a synchronous growth also held
+ * both sets until the old one was collected).
  *
  * Columns: 23 bytes per event (tsNs 8, payloadOffset 4, payloadLen 4, pid 4, type 2, flags 1),
  * plus at most ~33 % unused capacity (see `reserve`).
