@@ -12,7 +12,7 @@ import {spawn} from 'node:child_process';
 import {mkdtempSync, rmSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
-import {installCleanup, removeInstance, trackChild, trackInstance} from './lib/cleanup.ts';
+import {installCleanup, onEnded, removeInstance, trackChild, trackInstance} from './lib/cleanup.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {
   buildTools,
@@ -128,7 +128,7 @@ async function traceCmdLoad(
     );
     let text = '';
     c.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-    c.on('exit', (code) =>
+    onEnded(c, (code) =>
       code === 0 ? resolve(text) : reject(new Error(`python wrapper exited ${code}`)),
     );
   });

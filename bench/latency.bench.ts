@@ -20,6 +20,7 @@ import {
   installCleanup,
   removeInstance,
   killGroup,
+  onEnded,
   signalChild,
   trackChild,
   trackInstance,
@@ -145,12 +146,15 @@ async function stream(
       }
       rest = text.slice(start);
     });
-    const soft = setTimeout(() => {
-      watchdog = true;
-      signalChild(c, 'SIGINT');
-    }, (secs + 8) * 1000);
+    const soft = setTimeout(
+      () => {
+        watchdog = true;
+        signalChild(c, 'SIGINT');
+      },
+      (secs + 8) * 1000,
+    );
     const hard = setTimeout(() => signalChild(c, 'SIGKILL'), (secs + 13) * 1000);
-    c.on('exit', (code, signal) => {
+    onEnded(c, (code, signal) => {
       how = signal ? `signal ${signal}` : `exit ${code}`;
       clearTimeout(soft);
       clearTimeout(hard);

@@ -80,6 +80,33 @@ export function killGroup(c: ChildProcess): void {
   }
 }
 
+/**
+ * Call `done` once when the child has exited and its output pipes are drained. 'exit' alone
+ * can come before the last stdout chunk (seen: markgen's one summary line lost, "markgen
+ * failed (0): "); 'close' waits for every holder of the pipes, which a surviving grandchild
+ * (a trace-cmd recorder) can delay forever, so after 'exit' the group is killed (when the
+ * child leads one) and `graceMs` later `done` runs anyway.
+ */
+export function onEnded(
+  c: ChildProcess,
+  done: (code: number | null, signal: NodeJS.Signals | null) => void,
+  graceMs = 2000,
+): void {
+  let called = false;
+  const once = (code: number | null, signal: NodeJS.Signals | null) => {
+    if (called) return;
+    called = true;
+    clearTimeout(timer);
+    done(code, signal);
+  };
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  c.on('exit', (code, signal) => {
+    killGroup(c);
+    timer = setTimeout(() => once(code, signal), graceMs);
+  });
+  c.on('close', (code, signal) => once(code, signal));
+}
+
 export function cleanupNow(): void {
   for (const c of children) {
     if (c.exitCode === null && c.pid) {

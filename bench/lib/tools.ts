@@ -21,6 +21,7 @@ import {CpuEventStream} from '../../core/tracedat/event-iterator.ts';
 import {FileByteSource} from '../../server/sources/replay-source.ts';
 import {
   killGroup,
+  onEnded,
   signalChild,
   trackChild,
   trackInstance,
@@ -131,7 +132,7 @@ export function runMarkgens(
           );
           let text = '';
           c.stdout!.on('data', (d: Buffer) => (text += d.toString()));
-          c.on('exit', (code) => {
+          onEnded(c, (code) => {
             const r = parseMarkgen(text, [w.cpu])[0];
             if (code !== 0 || !r) reject(new Error(`markgen failed (${code}): ${text}`));
             else resolve(r);
@@ -264,7 +265,7 @@ export function runTraceCmd(
       signalChild(c, 'SIGINT');
     }, o.timeoutMs);
     const hard = setTimeout(() => signalChild(c, 'SIGKILL'), o.timeoutMs + 5000);
-    c.on('exit', (code) => {
+    onEnded(c, (code) => {
       clearTimeout(soft);
       clearTimeout(hard);
       // A recorder that outlived its parent keeps the instance busy: end the whole group.
@@ -416,7 +417,7 @@ export function runWorkload(
     c.stdout!.on('data', (d: Buffer) => (output += d.toString()));
     c.stderr!.on('data', (d: Buffer) => (output += d.toString()));
     const hard = setTimeout(() => signalChild(c, 'SIGKILL'), timeoutMs);
-    c.on('exit', (code) => {
+    onEnded(c, (code) => {
       clearTimeout(hard);
       killGroup(c);
       resolve({code, wallS: (performance.now() - t0) / 1000, output});
