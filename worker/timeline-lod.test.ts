@@ -3,7 +3,9 @@ import {refCpu, refIndex} from './event-ref.ts';
 import {Session} from './session.ts';
 import {bigTracePages} from './testing/big-trace.ts';
 import {captureMetadata, capturePages} from './testing/capture-pages.ts';
-import {DENSE_EVENTS_PER_PX} from './timeline-lod.ts';
+import {eventRef} from './event-ref.ts';
+import type {Session as SessionT} from './session.ts';
+import {DENSE_EVENTS_PER_PX, gridOf, lodCounters} from './timeline-lod.ts';
 
 function session(pages: Iterable<{cpu: number}>, cap?: number): Session {
   const s = new Session();
@@ -109,4 +111,85 @@ describe('timeline level of detail', () => {
     console.log(`LOD 2 CPUs x ${bt.length} events, 1920 px: ${times.join('; ')}`);
     expect(worstCpuMs).toBeLessThan(8); // half a 60 Hz frame
   });
+
+  it('a following view searches only its new columns and answers as a fresh scan would', () => {
+    const pages = bigTracePages(400_000)[0];
+    const f = new Session();
+    f.setMetadata(captureMetadata());
+    f.setMemoryCap(6 * 2 ** 20); // small enough that the oldest columns get evicted under it
+    const widthPx = 400;
+    let fed = 0;
+    for (; fed < 600; fed++) f.handlePage(pages[fed]);
+    let prevNewest = -1;
+    let prevStart = -1;
+    let followed = 0;
+    for (const spanShare of [0.2, 1.1]) {
+      let span = 0;
+      // The second view starts before the oldest event while eviction moves it.
+      if (spanShare > 1) expect(f.store.evicted.events).toBeGreaterThan(0);
+      for (let step = 0; step < 60 && fed < pages.length; step++) {
+        for (const stop = fed + 15; fed < stop && fed < pages.length; fed++)
+          f.handlePage(pages[fed]);
+        f.flush();
+        const t = f.store.table(0)!;
+        const newest = t.tsNs[t.tail - 1];
+        // Every other view reaches past the newest event, with whole columns nothing is in yet.
+        const end = newest + 1 + (step % 2) * 0.03 * span;
+        // A following view keeps its span (the second one reaches past the evicted start).
+        if (step === 0) span = spanShare * (end - t.tsNs[t.head]);
+        const startNs = end - span;
+        const before = lodCounters.columnSearches;
+        const lod = f.timeline({startNs, endNs: end, widthPx, cpus: [0]});
+        const searched = lodCounters.columnSearches - before;
+        expectFreshScan(f, lod, startNs, end, widthPx);
+        if (step > 0 && spanShare < 1) {
+          // Same span as the last query: only columns with new events, or ones the last view
+          // did not cover, are searched (+ the partial first and last ones and the last
+          // query's unfinished end).
+          const grid = gridOf(span / widthPx);
+          const fresh = Math.max(0, prevStart - startNs) + (newest - prevNewest);
+          expect(searched).toBeLessThanOrEqual(fresh / grid + 4);
+          followed++;
+        }
+        prevNewest = newest;
+        prevStart = startNs;
+      }
+    }
+    expect(followed).toBeGreaterThan(30);
+    expect(f.store.evicted.events).toBeGreaterThan(0);
+  });
 });
+
+/** The dense answer the grid defines, by scanning every event in range of CPU 0. */
+function expectFreshScan(
+  f: SessionT,
+  lod: ReturnType<SessionT['timeline']>,
+  startNs: number,
+  endNs: number,
+  widthPx: number,
+): void {
+  const t = f.store.table(0)!;
+  const grid = gridOf((endNs - startNs) / widthPx);
+  const want: [number, number, number, string][] = [];
+  let col = NaN;
+  for (let i = t.head; i < t.tail; i++) {
+    const ts = t.tsNs[i];
+    if (ts < startNs || ts >= endNs) continue;
+    const c = Math.floor(ts / grid);
+    if (c === col) want[want.length - 1][2]++;
+    else {
+      const name = f.registry!.byId(t.type[i])?.name ?? '';
+      want.push([ts, eventRef(0, t.firstAbs + i - t.head), 1, name]);
+      col = c;
+    }
+  }
+  expect(want.reduce((a, w) => a + w[2], 0)).toBeGreaterThan(DENSE_EVENTS_PER_PX * widthPx);
+  const ev = lod.tracks[0].events;
+  const got = Array.from({length: ev.length}, (_, k) => [
+    ev.tsNs[k],
+    ev.id[k],
+    ev.count[k],
+    lod.typeNames[ev.type[k]],
+  ]);
+  expect(got).toEqual(want);
+}
