@@ -175,9 +175,10 @@ function framesOf(log: number[], cpu: number, wallMinusMono: number): PaintFrame
 export function paintedLatencies(
   eventTsNs: number[],
   frames: PaintFrame[],
-): {latencyNs: number[]; unpainted: number} {
+): {latencyNs: number[]; tsNs: number[]; unpainted: number} {
   const ts = Float64Array.from(eventTsNs).sort();
   const latencyNs: number[] = [];
+  const tsNs: number[] = [];
   let f = 0;
   let unpainted = 0;
   for (const t of ts) {
@@ -187,8 +188,24 @@ export function paintedLatencies(
       continue;
     }
     latencyNs.push(frames[f].monoNs - t);
+    tsNs.push(t);
   }
-  return {latencyNs, unpainted};
+  return {latencyNs, tsNs, unpainted};
+}
+
+/**
+ * Painted p50/p99 (ms) per second of the run, by the event's own time: separates the first
+ * seconds (the page's window still filling: new memory, column growth) from the steady state.
+ */
+export function perSecondMs(p: {latencyNs: number[]; tsNs: number[]}): [number, number][] {
+  if (p.tsNs.length === 0) return [];
+  const t0 = p.tsNs[0];
+  const bins: number[][] = [];
+  p.tsNs.forEach((t, i) => (bins[Math.floor((t - t0) / 1e9)] ??= []).push(p.latencyNs[i]));
+  return [...bins].map((b) => {
+    const [p50, p99] = b ? percentiles(b, [50, 99]) : [NaN, NaN];
+    return [p50 / 1e6, p99 / 1e6];
+  });
 }
 
 /** How the timeline moved during the run: draws, viewport moves and new-data draws per second. */
@@ -236,6 +253,7 @@ interface LoadResult {
   unpainted: number;
   /** p50, p95, p99, max in ms. */
   paintedMs: number[];
+  paintedPerSecondMs: [number, number][];
   decodedMs: number[];
   /** Write → the page main thread handled an 'edge' push covering the event. */
   edgeMs: number[];
@@ -332,6 +350,7 @@ async function runLoad(
       paintedMs: ms(painted.latencyNs),
       decodedMs: ms(consumer.latencyNs),
       edgeMs: ms(heard.latencyNs),
+      paintedPerSecondMs: perSecondMs(painted),
       rates: paintRates(frames),
       longTasks: {count: longTaskMs.length, totalMs: longTaskMs.reduce((a, b) => a + b, 0)},
       clock: {
@@ -399,6 +418,10 @@ export const paintedBench = {
       console.log(
         `${' '.repeat(head.length)}  page heard ${r.edgeMs.map((x) => f1(x).padStart(4)).join(' ')}` +
           ` (the 'edge' push reached the page's main thread)`,
+      );
+      console.log(
+        `${' '.repeat(head.length)}  painted p50/p99 per second: ` +
+          r.paintedPerSecondMs.map(([a, b]) => `${a.toFixed(0)}/${b.toFixed(0)}`).join(' '),
       );
       console.log(
         `${' '.repeat(head.length)}  follow ${r.follow}; cpu${PROBE_CPU} timeline: ${r.rates.drawsPerS.toFixed(1)} draws/s, ` +
