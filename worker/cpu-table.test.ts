@@ -2,8 +2,8 @@ import {describe, expect, it} from 'vitest';
 import {CpuTable} from './cpu-table.ts';
 
 /** Append a page of `n` events the way EventStore.handlePage does (columns left zero). */
-function append(t: CpuTable, n: number): void {
-  t.reserve(n);
+function append(t: CpuTable, n: number, maxRows = Infinity): void {
+  t.reserve(n, maxRows);
   const firstAbs = t.endAbs;
   for (let i = 0; i < n; i++) {
     t.tsNs[t.tail + i] = firstAbs + i;
@@ -91,5 +91,18 @@ describe('CpuTable', () => {
     }
     expect(t.reallocs).toBe(grown);
     for (let abs = t.firstAbs; abs < t.endAbs; abs += 101) expect(t.tsNs[t.pos(abs)]).toBe(abs);
+  });
+
+  it('keeps a prepared growth when the cap budget shrinks a little meanwhile', () => {
+    // The budget moves with every page (other CPUs, page sizes); an exact check discarded a
+    // 6.5 M-row growth for 3k rows and copied 5.5 M rows in one append as the window filled.
+    const t = new CpuTable(0);
+    let budget = 1_400_000;
+    while (t.length < 1_200_000) {
+      append(t, 100, budget);
+      budget -= 3;
+    }
+    expect(t.tsNs.length).toBeLessThanOrEqual(1_400_000 * 1.1);
+    expect(t.largestCopy).toBeLessThanOrEqual(128 * 1024);
   });
 });
