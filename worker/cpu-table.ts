@@ -194,12 +194,7 @@ export class CpuTable {
   private switchTo(cols: Columns, base: number): void {
     this.reallocs++;
     this.growth = undefined;
-    this.tsNs = cols.tsNs;
-    this.payloadOffset = cols.payloadOffset;
-    this.payloadLen = cols.payloadLen;
-    this.pid = cols.pid;
-    this.type = cols.type;
-    this.flags = cols.flags;
+    Object.assign(this, cols); // the six column arrays
     this.head -= base;
     this.tail -= base;
   }
