@@ -18,6 +18,7 @@
  * one density bar per column (uPlot's `n > 4 × width` rule).
  */
 import type {CanvasScale, TimelineHit, TimelineTrack, Viewport} from '../model/types.ts';
+import {BarRuns} from './bar-runs.ts';
 import {THEME, eventTypeColor, taskColor} from './colors.ts';
 import {lowerBound, lowerBound2, nearestIndex} from './time-scale.ts';
 
@@ -159,11 +160,12 @@ function drawEvents(
   }
   if (merged || end - first > DENSE_EVENTS_PER_PX * w) {
     // One bar per column; height grows with log2(count) so bursts stand out without clipping.
+    // Whole-pixel heights, so neighbouring columns of a steady load merge into one rect.
+    const runs = new BarRuns(ctx);
     const bar = (col: number, count: number, type: number) => {
       const c = eventTypeColor(track.typeNames[type] ?? '', type);
-      if (c !== style) ctx.fillStyle = style = c;
-      const bh = Math.min(h, 2 + Math.log2(count + 1) * 2.5);
-      ctx.fillRect(col, y + h - bh, 1, bh);
+      const bh = Math.min(h, Math.round(2 + Math.log2(count + 1) * 2.5));
+      runs.add(col, y + h - bh, bh, c);
     };
     if (counts) {
       // Already merged by the worker: few items, walk them and sum per column.
@@ -181,6 +183,7 @@ function drawEvents(
         count += counts[i];
       }
       if (count > 0) bar(col, count, type);
+      runs.flush();
       return;
     }
     // Raw columns: one binary search per pixel column, so cost is O(width × log n), not O(n).
@@ -197,6 +200,7 @@ function drawEvents(
         i = j;
       }
     }
+    runs.flush();
     return;
   }
   for (let i = first; i < end; i++) {
@@ -216,16 +220,23 @@ function drawSwaps(
   lanes: TimelineLanes,
 ): void {
   const s = track.swaps;
+  const runs = new BarRuns(ctx);
   let lastCol = -1;
   for (let i = lowerBound(s.tsNs, s.length, vp.startNs); i < s.length; i++) {
     const t = s.tsNs[i];
     if (t > vp.endNs) break;
     const col = Math.floor((t - vp.startNs) * k);
     if (col === lastCol && s.skipped[i] === 0) continue;
+    if (col === lastCol) {
+      // A skip in a column already drawn in the swap colour: draw it over that one, in red.
+      runs.flush();
+      runs.add(col, lanes.swapY, lanes.swapH, THEME.loss);
+      continue;
+    }
     lastCol = col;
-    ctx.fillStyle = s.skipped[i] > 0 ? THEME.loss : THEME.swap;
-    ctx.fillRect(col, lanes.swapY, 1, lanes.swapH);
+    runs.add(col, lanes.swapY, lanes.swapH, s.skipped[i] > 0 ? THEME.loss : THEME.swap);
   }
+  runs.flush();
 }
 
 function drawLost(
