@@ -19,7 +19,6 @@ import {
   TRACEFS,
   installCleanup,
   removeInstance,
-  killGroup,
   onEnded,
   signalChild,
   trackChild,
@@ -158,7 +157,6 @@ async function stream(
       how = signal ? `signal ${signal}` : `exit ${code}`;
       clearTimeout(soft);
       clearTimeout(hard);
-      killGroup(c); // recorders that outlived trace-cmd would keep the instance busy
       resolve();
     });
   });
@@ -180,7 +178,7 @@ async function stream(
 }
 
 /** trace-cmd stream, run once more if it printed nothing (it sometimes hangs; see docs). */
-export async function streamWithRetry(...a: Parameters<typeof stream>) {
+async function streamWithRetry(...a: Parameters<typeof stream>) {
   const r = await stream(...a);
   if (r.samples > 0) return r;
   console.log('  retrying trace-cmd stream once');

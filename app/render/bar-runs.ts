@@ -16,8 +16,8 @@ export class BarRuns {
 
   constructor(private readonly ctx: CanvasRenderingContext2D) {}
 
-  /** A bar `width` px wide at column `x` (integer), from `y` for `h` px, in `style`. */
-  add(x: number, y: number, h: number, style: string, width = 1): void {
+  /** A 1-px bar at column `x` (integer), from `y` for `h` px, in `style`. */
+  add(x: number, y: number, h: number, style: string): void {
     if (
       x === this.x1 &&
       y === this.y &&
@@ -25,12 +25,12 @@ export class BarRuns {
       style === this.style &&
       this.x1 > this.x0
     ) {
-      this.x1 = x + width;
+      this.x1 = x + 1;
       return;
     }
     this.flush();
     this.x0 = x;
-    this.x1 = x + width;
+    this.x1 = x + 1;
     this.y = y;
     this.h = h;
     this.style = style;

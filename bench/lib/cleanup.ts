@@ -85,7 +85,8 @@ export function killGroup(c: ChildProcess): void {
  * can come before the last stdout chunk (seen: markgen's one summary line lost, "markgen
  * failed (0): "); 'close' waits for every holder of the pipes, which a surviving grandchild
  * (a trace-cmd recorder) can delay forever, so after 'exit' the group is killed (when the
- * child leads one) and `graceMs` later `done` runs anyway.
+ * child leads one: a recorder that outlived trace-cmd would keep its instance busy) and
+ * `graceMs` later `done` runs anyway. Callers need not kill the group themselves.
  */
 export function onEnded(
   c: ChildProcess,

@@ -20,7 +20,6 @@ import {readTraceDat, type TraceDat} from '../../core/tracedat/tracedat-file.ts'
 import {CpuEventStream} from '../../core/tracedat/event-iterator.ts';
 import {FileByteSource} from '../../server/sources/replay-source.ts';
 import {
-  killGroup,
   onEnded,
   signalChild,
   trackChild,
@@ -268,8 +267,6 @@ export function runTraceCmd(
     onEnded(c, (code) => {
       clearTimeout(soft);
       clearTimeout(hard);
-      // A recorder that outlived its parent keeps the instance busy: end the whole group.
-      if (watchdog) killGroup(c);
       closeSync(fd);
       removeInstance(instance);
       if (code !== 0 && !watchdog) {
@@ -419,7 +416,6 @@ export function runWorkload(
     const hard = setTimeout(() => signalChild(c, 'SIGKILL'), timeoutMs);
     onEnded(c, (code) => {
       clearTimeout(hard);
-      killGroup(c);
       resolve({code, wallS: (performance.now() - t0) / 1000, output});
     });
   });
