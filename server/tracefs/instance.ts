@@ -87,7 +87,7 @@ export class TraceInstance {
   }
 
   private configure(o: InstanceOptions): void {
-    if (o.subbufKb !== undefined) this.write('buffer_subbuf_size_kb', String(o.subbufKb));
+    if (o.subbufKb !== undefined) this.setSubbufKb(o.subbufKb);
     if (o.bufferKb !== undefined) this.write('buffer_size_kb', String(o.bufferKb));
     if (existsSync(this.path('buffer_percent'))) {
       this.write('buffer_percent', String(o.bufferPercent ?? 0));
@@ -103,6 +103,36 @@ export class TraceInstance {
     for (const e of resolved.events) {
       if (isToggleable(`${this.dir}/events`, e))
         this.write(`events/${e.system}/${e.name}/enable`, '1');
+    }
+  }
+
+  /**
+   * Sub-buffer size. Some kernels refuse any write to `buffer_subbuf_size_kb` (EPERM, like the
+   * locked function tracer of the project VM since 2026-12), even of the value it has, so the
+   * file is written only when the size would change, and a refusal says how to go on.
+   */
+  private setSubbufKb(kb: number): void {
+    const file = 'buffer_subbuf_size_kb';
+    if (!existsSync(this.path(file))) {
+      if (kb === 4) return;
+      throw new TracefsError(
+        'io',
+        `${this.path(file)} does not exist: this kernel (before 6.8) has one-page sub-buffers`,
+      );
+    }
+    if (Number(this.read(file).trim()) === kb) return;
+    try {
+      writeFileSync(this.path(file), String(kb));
+    } catch (e) {
+      const err = fsFailure(`write '${kb}' to ${this.path(file)}`, e);
+      if (err.kind !== 'no-permission') throw err;
+      const now = this.read(file).trim();
+      throw new TracefsError(
+        'no-permission',
+        `${err.message}: this kernel does not let the sub-buffer size be changed; ` +
+          `leave out --subbuf-kb to use its ${now} KiB sub-buffers`,
+        err.code,
+      );
     }
   }
 

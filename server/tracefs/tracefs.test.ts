@@ -3,7 +3,12 @@ import {existsSync, mkdirSync, mkdtempSync, rmSync, rmdirSync, writeFileSync} fr
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import {describe, expect, it} from 'vitest';
-import {TRACEFS, describeKernel} from '../testing/kernel-gate.ts';
+import {
+  TRACEFS,
+  describeKernel,
+  noteKernelLocked,
+  subbufSizeRequirement,
+} from '../testing/kernel-gate.ts';
 import {DEFAULT_EVENTS, resolveEventSpecs} from './event-spec.ts';
 import {TraceInstance} from './instance.ts';
 import {removeStaleInstances} from './stale-instances.ts';
@@ -60,18 +65,29 @@ describeKernel('tracefs instances on the live kernel', () => {
 
   it('configures its own instance and removes it', () => {
     const name = `ringside-test-inst-${process.pid}`;
-    const inst = TraceInstance.open({
+    const options = {
       root: TRACEFS,
       ownName: name,
       bufferKb: 64,
       subbufKb: 8,
       clock: 'mono',
       events: ['sched:sched_switch'],
-    });
+    };
+    const subbuf = subbufSizeRequirement();
+    if (!subbuf.ok) {
+      // The kernel's policy: the refusal must name the file and the way on, and leave nothing.
+      noteKernelLocked('8 KiB sub-buffers of an own instance', subbuf.why);
+      expect(() => TraceInstance.open(options)).toThrow(
+        /buffer_subbuf_size_kb.*does not let the sub-buffer size be changed; leave out --subbuf-kb to use its 4 KiB/,
+      );
+      expect(existsSync(`${TRACEFS}/instances/${name}`)).toBe(false);
+      options.subbufKb = 4; // the size it has: not written at all
+    }
+    const inst = TraceInstance.open(options);
     try {
       expect(inst.owned).toBe(true);
       expect(inst.read('buffer_percent').trim()).toBe('0');
-      expect(inst.read('buffer_subbuf_size_kb').trim()).toBe('8');
+      expect(inst.read('buffer_subbuf_size_kb').trim()).toBe(String(options.subbufKb));
       expect(inst.traceClock()).toBe('mono');
       expect(inst.read('set_event').trim()).toBe('sched:sched_switch');
       expect(inst.cpus().length).toBeGreaterThan(0);

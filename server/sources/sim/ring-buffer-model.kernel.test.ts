@@ -15,6 +15,8 @@ import {afterAll, beforeAll, expect, it} from 'vitest';
 import {
   ccRequirement,
   describeWith,
+  noteKernelLocked,
+  subbufSizeRequirement,
   TRACEFS,
   tracefsRequirement,
 } from '../../testing/kernel-gate.ts';
@@ -303,7 +305,14 @@ describeWith(
     const extends_ = (line = '') => line.split(' E').length;
 
     for (const [i, sc] of SCENARIOS.entries()) {
-      it(sc.name, () => {
+      it(sc.name, (ctx) => {
+        const subbuf = sc.subbufKb ? subbufSizeRequirement() : {ok: true, why: ''};
+        if (!subbuf.ok) {
+          // Nothing to compare with: the kernel will not make such a ring (its policy, not a
+          // missing setup). The model's other sizes stay covered by sim-source.test.ts.
+          noteKernelLocked(`model vs kernel, ${sc.name}`, subbuf.why);
+          ctx.skip();
+        }
         let {kernel, model} = runBoth(sc, `${i}`);
         if (kernel.some((line, k) => extends_(line) > extends_(model[k]))) {
           // The writer was held off for more than 2^27 ns (134 ms) somewhere the script has no
