@@ -53,8 +53,8 @@ describe('CpuTable', () => {
     }
     expect(t.reallocs).toBe(grown);
     expect(t.tsNs.length).toBe(capacity);
-    // growth copies each event a bounded number of times: 1.5× steps from 4096 rows
-    expect(grown).toBeLessThanOrEqual(Math.ceil(Math.log(200_000 / 4096) / Math.log(1.5)) + 2);
+    // growth copies each event a bounded number of times: 4× steps from 4096 rows
+    expect(grown).toBeLessThanOrEqual(Math.ceil(Math.log(200_000 / 4096) / Math.log(4)) + 2);
     for (let abs = t.firstAbs; abs < t.endAbs; abs += 997) expect(t.tsNs[t.pos(abs)]).toBe(abs);
   });
 
@@ -67,7 +67,7 @@ describe('CpuTable', () => {
       append(t, 60 + (p % 98));
       if (p++ % 9 === 0) t.evictOldestPage();
     }
-    expect(t.reallocs).toBeGreaterThan(10);
+    expect(t.reallocs).toBeGreaterThanOrEqual(5); // 4× steps from 4096 rows
     expect(t.largestCopy).toBeLessThanOrEqual(128 * 1024);
     for (let abs = t.firstAbs; abs < t.endAbs; abs++) {
       const i = t.pos(abs);

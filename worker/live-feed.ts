@@ -174,11 +174,10 @@ export class LiveFeed {
   ): void {
     const f = this.frame;
     const sub = f && f.type === FrameType.SUBBUF ? f : undefined;
-    // Keep the page, not the whole message it may sit in.
-    const owned = bytes.buffer.byteLength > bytes.byteLength + 4096 ? bytes.slice() : bytes;
+    // A view into the message: the store copies what it keeps (page-arena.ts).
     const page: DecodedPage = {
       cpu,
-      bytes: owned,
+      bytes,
       columns: {
         length: count,
         tsNs: cols.tsNs.subarray(start, start + count),

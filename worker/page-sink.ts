@@ -10,7 +10,10 @@ import type {MetaPage} from '../core/meta-page.ts';
 /** One slice of one sub-buffer, decoded. Columns index into `bytes`. */
 export interface DecodedPage {
   cpu: number;
-  /** The slice bytes (sub-buffer header included), owned by the receiver: kept whole. */
+  /**
+   * The slice bytes (sub-buffer header included), valid during `handlePage` only (a view into
+   * the message it came in): a sink that keeps them copies them (the store: page-arena.ts).
+   */
   bytes: Uint8Array;
   /** Views for this page only (the store copies what it keeps). Offsets are into `bytes`. */
   columns: {
