@@ -257,6 +257,8 @@ interface LoadResult {
   decodedMs: number[];
   /** Write → the page main thread handled an 'edge' push covering the event. */
   edgeMs: number[];
+  /** Write → the worker sent that push (its wall clock; the rest is the main thread's queue). */
+  edgeSentMs: number[];
   rates: ReturnType<typeof paintRates>;
   /** Main-thread tasks > 50 ms in the page during the run. */
   longTasks: {count: number; totalMs: number};
@@ -325,17 +327,24 @@ async function runLoad(
     const frames = framesOf(log, PROBE_CPU, wm.offsetNs);
     const painted = paintedLatencies(consumer.latencyTsNs, frames);
     // The same rule against the 'edge' pushes: when the page's main thread heard of the event.
-    const edges: PaintFrame[] = [];
-    for (let i = 0; i + 1 < edgeLog.length; i += 2) {
-      edges.push({
-        monoNs: (edgeLog[i] - wm.offsetNs / 1e6) * 1e6,
-        newestNs: edgeLog[i + 1],
-        vpStartNs: 0,
-        vpEndNs: 0,
-        marks: 0,
-      });
-    }
-    const heard = paintedLatencies(consumer.latencyTsNs, edges);
+    // And against the worker's own send time of each push (paint-probe.ts: wall, newest, sent).
+    const edgeAt = (col: 0 | 2): PaintFrame[] => {
+      const out: PaintFrame[] = [];
+      for (let i = 0; i + 2 < edgeLog.length; i += 3) {
+        const wallMs = edgeLog[i + col];
+        if (Number.isFinite(wallMs))
+          out.push({
+            monoNs: (wallMs - wm.offsetNs / 1e6) * 1e6,
+            newestNs: edgeLog[i + 1],
+            vpStartNs: 0,
+            vpEndNs: 0,
+            marks: 0,
+          });
+      }
+      return out;
+    };
+    const heard = paintedLatencies(consumer.latencyTsNs, edgeAt(0));
+    const sent = paintedLatencies(consumer.latencyTsNs, edgeAt(2));
     // Raw series for a closer look (bench/build/ is not committed).
     writeFileSync(
       `${BUILD}painted-${load}.json`,
@@ -350,6 +359,7 @@ async function runLoad(
       paintedMs: ms(painted.latencyNs),
       decodedMs: ms(consumer.latencyNs),
       edgeMs: ms(heard.latencyNs),
+      edgeSentMs: ms(sent.latencyNs),
       paintedPerSecondMs: perSecondMs(painted),
       rates: paintRates(frames),
       longTasks: {count: longTaskMs.length, totalMs: longTaskMs.reduce((a, b) => a + b, 0)},
@@ -414,6 +424,10 @@ export const paintedBench = {
       console.log(`${head}  painted ${r.paintedMs.map((x) => f1(x).padStart(7)).join(' ')}`);
       console.log(
         `${' '.repeat(head.length)}  decoded ${r.decodedMs.map((x) => f1(x).padStart(7)).join(' ')}`,
+      );
+      console.log(
+        `${' '.repeat(head.length)}  worker sent ${r.edgeSentMs.map((x) => f1(x).padStart(4)).join(' ')}` +
+          ` (the page's worker pushed 'edge' for it)`,
       );
       console.log(
         `${' '.repeat(head.length)}  page heard ${r.edgeMs.map((x) => f1(x).padStart(4)).join(' ')}` +

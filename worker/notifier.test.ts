@@ -98,7 +98,9 @@ describe('Notifier', () => {
     range = {startNs: 100, endNs: 200};
     n.data(); // quiet until now: sent at once (next timer turn), not after 16 ms
     advance(0);
-    expect(edges()).toEqual([{kind: 'edge', version: 7, startNs: 100, endNs: 200}]);
+    expect(edges()).toEqual([
+      {kind: 'edge', version: 7, startNs: 100, endNs: 200, sentMs: expect.any(Number)},
+    ]);
     // Data every 2 ms for 100 ms: about one edge per 16 ms, carrying the newest end.
     for (let t = 0; t < 100; t += 2) {
       range = {startNs: 100, endNs: 202 + t};

@@ -17,8 +17,12 @@ export type ConnectionStateName = 'connecting' | 'open' | 'reconnecting' | 'clos
 export type Notification =
   | {kind: 'data'; version: number}
   | {kind: 'stats'; version: number}
-  /** The newest data moved: the window now spans [startNs, endNs] (trace clock, all CPUs). */
-  | {kind: 'edge'; version: number; startNs: number; endNs: number}
+  /**
+   * The newest data moved: the window now spans [startNs, endNs] (trace clock, all CPUs).
+   * `sentMs`: wall time of the push (timeOrigin + now, ms), so `bench painted` can tell the
+   * worker's delay from the main thread's queue.
+   */
+  | {kind: 'edge'; version: number; startNs: number; endNs: number; sentMs: number}
   | {kind: 'connection'; state: ConnectionStateName; detail: string}
   /** The server's HELLO arrived; `sameSession`: a reconnect to the same server session. */
   | {kind: 'hello'; hello: HelloInfo; sameSession: boolean}
@@ -123,7 +127,8 @@ export class Notifier {
     if (!r || r.endNs === this.lastEdgeEndNs) return; // not a new end: nothing to slide to
     this.lastEdgeMs = this.timers.now();
     this.lastEdgeEndNs = r.endNs;
-    this.send({kind: 'edge', version: this.version(), startNs: r.startNs, endNs: r.endNs});
+    const sentMs = performance.timeOrigin + performance.now();
+    this.send({kind: 'edge', version: this.version(), startNs: r.startNs, endNs: r.endNs, sentMs});
   }
 
   private flush(): void {

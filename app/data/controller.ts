@@ -56,7 +56,7 @@ export class DashboardController {
             this.edge?.wake();
             break;
           case 'edge':
-            if (edgeProbe) noteEdge(edgeProbe, n.range); // bench only (paint-probe.ts)
+            if (edgeProbe) noteEdge(edgeProbe, n.range, n.sentMs); // bench only (paint-probe.ts)
             this.edge?.push(n.range);
             break;
           case 'closed':

@@ -110,7 +110,7 @@ export class WorkerBackend implements DashboardBackend {
         if (!this.source) void this.describeSource();
         break;
       case 'edge':
-        this.emit({kind: 'edge', range: {startNs: n.startNs, endNs: n.endNs}});
+        this.emit({kind: 'edge', range: {startNs: n.startNs, endNs: n.endNs}, sentMs: n.sentMs});
         break;
       case 'notice':
         this.emit({

@@ -6,9 +6,10 @@
  * timestamp the frame drew (trace clock, ns), the viewport's start and end (ns) and the number
  * of event marks in the track it drew from.
  *
- * A second log, `window.__ringsideEdgeProbe = []`, gets two numbers per 'edge' push the main
- * thread handles (wall ms, the pushed range's newest timestamp): where an event's latency goes,
- * before the main thread hears of it (worker) or after (query and draw).
+ * A second log, `window.__ringsideEdgeProbe = []`, gets three numbers per 'edge' push the main
+ * thread handles (wall ms, the pushed range's newest timestamp, wall ms when the worker sent it
+ * or NaN): where an event's latency goes, in the worker, waiting for the main thread, or after
+ * (query and draw).
  *
  * Why a global read once at load and not a URL flag or a store field: when nobody measures, the
  * draw pays one `undefined` check and nothing else (no allocation, no array growth, no store
@@ -30,8 +31,8 @@ export const edgeProbe: PaintLog | undefined = Array.isArray(probes.__ringsideEd
   ? (probes.__ringsideEdgeProbe as PaintLog)
   : undefined;
 
-export function noteEdge(log: PaintLog, range: Viewport): void {
-  log.push(performance.timeOrigin + performance.now(), range.endNs);
+export function noteEdge(log: PaintLog, range: Viewport, sentMs = NaN): void {
+  log.push(performance.timeOrigin + performance.now(), range.endNs, sentMs);
 }
 
 /**
