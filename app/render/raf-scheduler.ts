@@ -21,11 +21,13 @@ const browserClock: FrameClock = {
 
 export const FRAME_MEASURE = 'ringside:frame';
 /**
- * Continuous animations (the swap rings' fades) repaint at most this often (ms), ~30/s: a
- * 1.5 s fade looks the same, and without a GPU every canvas repaint is raster work on the main
- * thread that the followed timelines need (profile of `npm run bench painted` heavy).
+ * Continuous animations (the swap rings' fades) repaint at most this often (ms), 10/s: a 1.5 s
+ * fade still reads as a fade, and without a GPU a ring repaint (hundreds of anti-aliased arc
+ * cells) is rastered on the main thread that the followed timelines need. `npm run bench
+ * painted --trace` heavy, 2026-12-05: `DoUpdateLayers` 6.3 ms per frame at 30/s, 2.8 ms at
+ * 10/s (1.7 ms with the rings hidden), and 389 frames in 6 s instead of 238.
  */
-export const ANIMATION_INTERVAL_MS = 33;
+export const ANIMATION_INTERVAL_MS = 100;
 
 export class RafScheduler {
   private readonly dirty = new Set<DrawFn>();
@@ -67,7 +69,7 @@ export class RafScheduler {
 
   private run(nowMs: number): void {
     this.pending = 0;
-    // 2 ms of slack: frames 16.7 ms apart make every second frame an animation frame.
+    // 2 ms of slack: frames 16.7 ms apart make every sixth frame an animation frame.
     const animate =
       this.continuous.size > 0 && nowMs - this.lastAnimationMs >= ANIMATION_INTERVAL_MS - 2;
     if (animate) this.lastAnimationMs = nowMs;
