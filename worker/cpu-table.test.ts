@@ -93,6 +93,22 @@ describe('CpuTable', () => {
     for (let abs = t.firstAbs; abs < t.endAbs; abs += 101) expect(t.tsNs[t.pos(abs)]).toBe(abs);
   });
 
+  it('maps rows ahead of the tail without touching the live rows, and counts them as memory', () => {
+    const t = new CpuTable(0);
+    while (t.length < 100_000) append(t, 100);
+    const touched = t.touchedRows;
+    expect(touched).toBe(t.tail);
+    expect(t.warmAhead(8192, 32_768)).toBe(8192);
+    expect(t.touchedRows).toBe(touched + 8192);
+    expect(t.columnBytes()).toBe(t.touchedRows * 23);
+    while (t.warmAhead(8192, 32_768) > 0);
+    expect(t.touchedRows).toBe(Math.min(t.tsNs.length, t.tail + 32_768));
+    for (let abs = t.firstAbs; abs < t.endAbs; abs += 7) expect(t.tsNs[t.pos(abs)]).toBe(abs);
+    // A window that will slide within the rows it holds maps nothing more.
+    for (let k = 0; k < 800; k++) t.evictOldestPage();
+    expect(t.warmAhead(8192, 32_768)).toBe(0);
+  });
+
   it('keeps a prepared growth when the cap budget shrinks a little meanwhile', () => {
     // The budget moves with every page (other CPUs, page sizes); an exact check discarded a
     // 6.5 M-row growth for 3k rows and copied 5.5 M rows in one append as the window filled.

@@ -334,10 +334,11 @@ export class CpuTable {
   }
 
   /**
-   * Copy up to `step` more rows of a growth under way, or else map the memory of up to `step`
-   * more rows, keeping at most `ahead` rows past the tail, before the appends write them (one write per 4 KiB of each column), when the worker is idle (EventStore.warm): a
-   * first write to fresh memory costs ~10–60 µs per 4 KiB here, and took ~0.75 s of appends in
-   * a 6 s heavy run. The rows count as touched from now on. Returns the rows it mapped.
+   * When the worker is idle (EventStore.warm): copy up to `step` more rows of a growth under
+   * way, or else map the memory of up to `step` more rows past the touched ones (one write per
+   * 4 KiB of each column), keeping at most `ahead` rows past the tail, before appends write
+   * them. A first write to fresh memory costs ~10–60 µs per 4 KiB here and took ~0.75 s of
+   * appends in a 6 s heavy run. Mapped rows count as touched from now on. Returns the rows done.
    */
   warmAhead(step: number, ahead: number): number {
     const g = this.growth;

@@ -4,8 +4,9 @@
  *
  * Memory model (what the cap counts): the page bytes kept whole (the payload arena: every field
  * can be decoded later from them) plus the column rows that hold memory (23 bytes per event;
- * capacity never written is not memory yet, cpu-table.ts; a full window up to ~33 % slack). When the sum passes the cap, whole pages are evicted, always the one whose newest event is oldest across CPUs, so
- * every CPU keeps about the same time span. Eviction is counted separately: it is the third
+ * capacity never written is not memory yet, cpu-table.ts; a full window up to ~33 % slack).
+ * When the sum passes the cap, whole pages are evicted, always the one whose newest event is
+ * oldest across CPUs, so every CPU keeps about the same time span. Eviction is counted separately: it is the third
  * loss figure, "window eviction, not loss" (architecture.md).
  *
  * Per page the store reads three common fields straight from the bytes (common_type u16 @0,
@@ -18,8 +19,9 @@ import type {DecodedPage, PageSink} from './page-sink.ts';
 const NO_BYTES = new Uint8Array(0);
 /** Spare page slabs kept mapped ahead of the copies (1 MiB: ~80 ms of pages at 500k/s). */
 const WARM_SLABS = 4;
-/** Column rows kept mapped past a busy table's tail (~64 ms at 500k/s), per step. */
+/** Column rows kept mapped past a busy table's tail (~64 ms at 500k/s)… */
 const WARM_ROWS = 32 * 1024;
+/** …at most this many per idle step (~46 memory pages per column set). */
 const WARM_ROWS_STEP = 8 * 1024;
 
 /** Spare page slabs worth keeping under a cap: 1/32 of it (8 MiB of 256 MiB), at least 2. */
@@ -174,7 +176,7 @@ export class EventStore implements PageSink {
     const rec: PageRecord = {
       bytes: kept?.bytes ?? NO_BYTES,
       slab: kept?.slab,
-      cost: bytes.byteLength * (n > 0 ? 1 : 0),
+      cost: n > 0 ? bytes.byteLength : 0,
       firstAbs,
       count: n,
       firstTsNs,
@@ -198,16 +200,11 @@ export class EventStore implements PageSink {
     }
   }
 
-  /**
-   * Off (false) in tests that check memory figures exactly; on, the store maps memory for the
-   * next appends while the worker is idle (`warm`).
-   */
-  warming = true;
   private warmTimer: ReturnType<typeof setTimeout> | undefined;
   private appendedSinceWarm: boolean[] = [];
 
   private warmSoon(): void {
-    if (!this.warming || this.warmTimer !== undefined) return;
+    if (this.warmTimer !== undefined) return;
     // A timer task, so it waits for the messages already queued (the worker's real work).
     this.warmTimer = setTimeout(() => {
       this.warmTimer = undefined;
@@ -216,7 +213,7 @@ export class EventStore implements PageSink {
   }
 
   /**
-   * One bounded step (≤ ~1 ms of page faults) of mapping the memory the next appends will
+   * One bounded step (a few ms of page faults at most) of mapping the memory the next appends will
    * write: a spare page slab, and the column rows ahead of the tail of each CPU that had
    * appends. First writes to fresh memory cost ~10–60 µs per 4 KiB on the project VM (page
    * copies and column writes were ~1.8 s of a 6 s `bench painted` heavy run, most of it while

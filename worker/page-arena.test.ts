@@ -34,6 +34,20 @@ describe('PageArena', () => {
     expect(a.slabsAllocated).toBe(3); // cpu1's slab was the third; none since
   });
 
+  it('maps spare slabs ahead, one per idle step, and the copies use them', () => {
+    const a = new PageArena();
+    a.warmSpare(2);
+    expect(a.spareSlabs).toBe(1);
+    a.warmSpare(2);
+    a.warmSpare(2); // enough already
+    expect(a.spareSlabs).toBe(2);
+    expect(a.slabsAllocated).toBe(2);
+    a.copy(0, filled(4096, 1));
+    a.copy(1, filled(4096, 2));
+    expect(a.spareSlabs).toBe(0);
+    expect(a.slabsAllocated).toBe(2); // no new slab for the two open ones
+  });
+
   it('gives huge pages a buffer of their own', () => {
     const a = new PageArena();
     const big = a.copy(0, filled(SLAB_BYTES, 2));

@@ -28,9 +28,10 @@ export interface Slab {
 export const SLAB_BYTES = 256 * 1024;
 
 /** Write one byte per 4 KiB memory page of `a` (zero, where it is zero anyway). */
-export function touchPages(a: Uint8Array, from = 0, to = a.byteLength): void {
-  for (let i = from; i < to; i += 4096) a[i] = 0;
+function touchPages(a: Uint8Array): void {
+  for (let i = 0; i < a.byteLength; i += 4096) a[i] = 0;
 }
+
 /** Pages bigger than this get an ArrayBuffer of their own (huge sub-buffers, rare). */
 const OWN_BUFFER_BYTES = SLAB_BYTES / 4;
 
@@ -79,19 +80,15 @@ export class PageArena {
   }
 
   /**
-   * Make sure `n` spare slabs are ready and their memory is mapped (one write per 4 KiB), so
-   * the copies that use them do not take the page faults: called when the worker is idle
-   * (EventStore.warm), one slab per call. Returns how many slabs it had to create.
+   * Below `n` spare slabs, add one with its memory mapped (one write per 4 KiB), so the copies
+   * that use it do not take the page faults: called when the worker is idle (EventStore.warm),
+   * one slab per call.
    */
-  warmSpare(n: number): number {
-    let made = 0;
-    if (this.spare.length < Math.min(n, this.maxSpare)) {
-      const s = this.newSlab();
-      touchPages(s.buf);
-      this.spare.push(s);
-      made++;
-    }
-    return made;
+  warmSpare(n: number): void {
+    if (this.spare.length >= Math.min(n, this.maxSpare)) return;
+    const s = this.newSlab();
+    touchPages(s.buf);
+    this.spare.push(s);
   }
 
   /** Slabs ready for reuse (diagnostics and tests). */
