@@ -84,7 +84,10 @@ export function subbufSizeRequirement(): Requirement {
   return subbufCache;
 }
 
-/** Log why a test checks a refusal instead of the feature (not a skip: the test still runs). */
+/**
+ * Log why a test checks the kernel's refusal instead of the feature (or, where there is
+ * nothing to compare with, skips): `.ci/run` lists these lines apart from `[skip]`.
+ */
 export function noteKernelLocked(what: string, why: string): void {
   console.warn(`[kernel-locked] ${what}: ${why}`);
 }
