@@ -11,8 +11,10 @@ import type {CpuStatsView, WindowInfo} from '../store/stats-slice.ts';
 export type BackendNotice =
   | {kind: 'open'; source: SourceInfo}
   | {kind: 'data'; dataVersion: number}
-  /** The newest data moved (about once a frame while data flows): the window's new range. */
-  /** `sentMs`: when the backend sent it (wall ms), where it knows (paint-probe.ts). */
+  /**
+   * The newest data moved (about once a frame while data flows): the window's new range.
+   * `sentMs`: when the backend sent it (wall ms), where it knows (paint-probe.ts).
+   */
   | {kind: 'edge'; range: Viewport; sentMs?: number}
   | {kind: 'closed'; problem: Problem}
   /** `notice`/`message`: the server's NOTICE kind (tracing-off, control-ok, …) and raw message. */

@@ -122,16 +122,15 @@ export class TraceInstance {
     }
     if (Number(this.read(file).trim()) === kb) return;
     try {
-      writeFileSync(this.path(file), String(kb));
+      this.write(file, String(kb));
     } catch (e) {
-      const err = fsFailure(`write '${kb}' to ${this.path(file)}`, e);
-      if (err.kind !== 'no-permission') throw err;
+      if (!(e instanceof TracefsError) || e.kind !== 'no-permission') throw e;
       const now = this.read(file).trim();
       throw new TracefsError(
         'no-permission',
-        `${err.message}: this kernel does not let the sub-buffer size be changed; ` +
+        `${e.message}: this kernel does not let the sub-buffer size be changed; ` +
           `leave out --subbuf-kb to use its ${now} KiB sub-buffers`,
-        err.code,
+        e.code,
       );
     }
   }
