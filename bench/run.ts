@@ -12,6 +12,7 @@ interface Bench {
 const BENCHES: Record<string, () => Promise<Bench>> = {
   decode: async () => (await import('./decode.bench.ts')).decodeBench,
   'zero-loss': async () => (await import('./zero-loss.bench.ts')).zeroLossBench,
+  'zero-loss-small': async () => (await import('./zero-loss.bench.ts')).zeroLossSmallBench,
   latency: async () => (await import('./latency.bench.ts')).latencyBench,
   cost: async () => (await import('./cost.bench.ts')).costBench,
   store: async () => (await import('./store.bench.ts')).storeBench,

@@ -106,6 +106,8 @@ export async function startServer(
     instance?: string;
     /** More `ringside serve` options, e.g. ['--no-self-filter']. */
     serveArgs?: string[];
+    /** More environment for the server, e.g. {RINGSIDE_READER_THREAD: '0'}. */
+    env?: Record<string, string>;
   } = {},
 ): Promise<LiveServer> {
   // RINGSIDE_BENCH_SERVER_NODE_ARGS: extra node flags for the server, e.g. "--cpu-prof".
@@ -127,7 +129,11 @@ export async function startServer(
   if (opts.clock) args.push('--bench-clock', opts.clock);
   if (opts.instance) args.push('--bench-instance', opts.instance);
   const child = trackChild(
-    spawn(process.execPath, args, {cwd: REPO, stdio: ['pipe', 'pipe', 'inherit']}),
+    spawn(process.execPath, args, {
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'inherit'],
+      env: {...process.env, ...opts.env},
+    }),
   );
   const lines = createInterface({input: child.stdout!});
   const waiting: ((l: string) => void)[] = [];

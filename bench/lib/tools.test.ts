@@ -16,7 +16,7 @@ import {
   traceCmdRequirement,
   tracefsRequirement,
 } from '../../server/testing/kernel-gate.ts';
-import {runRingside, runTraceCmdTool} from '../zero-loss.bench.ts';
+import {parseBufferKb, runRingside, runTraceCmdTool} from '../zero-loss.bench.ts';
 import {TRACEFS} from './cleanup.ts';
 import {buildTools, idsInText, idsInTraceDat, parseMarkgen, rawDataTypeId} from './tools.ts';
 import {parseRates, percentiles} from './util.ts';
@@ -46,6 +46,12 @@ describe('bench id readers', () => {
     } finally {
       rmSync(dir, {recursive: true, force: true});
     }
+  });
+
+  it('reads buffer_size_kb before and after the buffer is expanded', () => {
+    expect(parseBufferKb('64\n')).toBe(64);
+    expect(parseBufferKb('7 (expanded: 1408)\n')).toBe(7);
+    expect(parseBufferKb('X\n')).toBeUndefined();
   });
 
   it('parses markgen summaries, rates and percentiles', () => {
@@ -99,6 +105,33 @@ describeWith(
         rmSync(dir, {recursive: true, force: true});
       }
       expect(existsSync(`${TRACEFS}/instances/${name}`)).toBe(false);
+      expect(rs.bufferKb).not.toBe(64);
+    }, 40_000);
+
+    it('--buffer-kb gives Ringside and trace-cmd record the same buffer size', async () => {
+      const t = buildTools();
+      const rs = await runRingside(t, [{cpu: 0, rate: 20_000}], 0.3, 'ringside', undefined, 64);
+      // The kernel rounds up to whole sub-buffers: 64 KiB shows as 67 with 4 KiB sub-buffers.
+      expect(rs.bufferKb).toBeGreaterThanOrEqual(64);
+      expect(rs.bufferKb).toBeLessThan(80);
+      expect(rs.received).toBeGreaterThan(0);
+      const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-test-'));
+      try {
+        const rec = await runTraceCmdTool(
+          t,
+          'record',
+          [{cpu: 0, rate: 20_000}],
+          0.3,
+          dir,
+          rawDataTypeId(),
+          'ringside-test-bench-tc',
+          64,
+        );
+        expect(rec.bufferKb).toBe(rs.bufferKb);
+        expect(rec.received).toBeGreaterThan(0);
+      } finally {
+        rmSync(dir, {recursive: true, force: true});
+      }
     }, 40_000);
   },
 );
