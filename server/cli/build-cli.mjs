@@ -1,9 +1,10 @@
 #!/usr/bin/env node
 /**
  * Build the precompiled CLI: server/cli/main.ts and everything it imports, bundled by esbuild
- * into dist-cli/ (ringside.mjs, report-helper.mjs and shared chunks), so that `ringside` starts
- * without tsx compiling TypeScript on every run. bin/ringside.mjs uses the bundle while it is at
- * least as new as every source file it was built from (dist-cli/inputs.json), else tsx.
+ * into dist-cli/ (ringside.mjs, the worker entries report-helper.mjs and mmap-reader.mjs, and
+ * shared chunks), so that `ringside` starts without tsx compiling TypeScript on every run.
+ * bin/ringside.mjs uses the bundle while it is at least as new as every source file it was
+ * built from (dist-cli/inputs.json), else tsx.
  *
  * Plain JavaScript so that it runs before anything is built: `node server/cli/build-cli.mjs`.
  *
@@ -80,6 +81,7 @@ export async function buildCli({quiet = false} = {}) {
       entryPoints: [
         {in: 'server/cli/main.ts', out: 'ringside'},
         {in: 'server/cli/report-threads.ts', out: 'report-helper'},
+        {in: 'server/sources/mmap/reader-thread.ts', out: 'mmap-reader'},
       ],
       outdir: tmp,
       outExtension: {'.js': '.mjs'},

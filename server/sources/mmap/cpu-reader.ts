@@ -70,15 +70,25 @@ export class CpuReader {
   private lastEntries = 0;
   private lastRead = 0;
   private readonly longSize = 8;
-  private readonly where: string;
+  /** The file, for messages. */
+  readonly where: string;
 
-  /** Opens and maps `per_cpu/cpuN/trace_pipe_raw`. Throws SysError (ENODEV: no mmap support). */
+  /** close() closes the fd too (false when it was handed in: another reader owns it). */
+  private readonly ownsFd: boolean;
+
+  /**
+   * Opens and maps `per_cpu/cpuN/trace_pipe_raw`, or maps `fd`, an open one owned elsewhere (the
+   * reader thread maps the server's fds again: the kernel counts the mappings of a buffer).
+   * Throws SysError (ENODEV: no mmap support).
+   */
   constructor(
     readonly cpu: number,
     path: string,
+    fd?: number,
   ) {
     this.where = path;
-    this.fdNum = sysOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    this.ownsFd = fd === undefined;
+    this.fdNum = fd ?? sysOpen(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
     try {
       const page = pageSize();
       let meta = sysMmapShared(this.fd, page, 0, path);
@@ -255,7 +265,7 @@ export class CpuReader {
     return added;
   }
 
-  /** Unmap and close. Safe to call twice and from a signal-time cleanup. */
+  /** Unmap and close (the fd only if opened here). Safe to call twice and at signal time. */
   close(): SysError | undefined {
     const errors: (SysError | undefined)[] = [];
     if (this.data) errors.push(sysMunmap(this.data));
@@ -264,7 +274,7 @@ export class CpuReader {
     this.meta = undefined;
     this.metaWords = new Uint32Array(0);
     this.dataWords = new Uint32Array(0);
-    if (this.fdNum >= 0) errors.push(sysClose(this.fdNum));
+    if (this.fdNum >= 0 && this.ownsFd) errors.push(sysClose(this.fdNum));
     this.fdNum = -1;
     return errors.find((e) => e !== undefined);
   }

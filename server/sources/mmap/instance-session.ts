@@ -9,7 +9,7 @@ import {findTracefs} from '../../tracefs/tracefs-root.ts';
 import {readInstanceMetadata} from '../../tracefs/metadata.ts';
 import {installCleanupHandlers, registerCleanup, unregisterCleanup} from '../../tracefs/cleanup.ts';
 import {FdPoller} from '../../kernel/fd-poller.ts';
-import {WaitPacer} from './wait-pacer.ts';
+import {WaitPacer, type PacerOptions} from './wait-pacer.ts';
 import {instanceControlActions, runInstanceControl} from '../instance-control.ts';
 import type {
   SourceControlRequest,
@@ -37,6 +37,12 @@ export interface KernelSourceExtras {
   minGapMs?: number;
   /** How often read() looks at tracing_on and the instance directory. */
   stateCheckMs?: number;
+  /**
+   * mmap: read the kernel on a thread of its own (true) or on the main thread (false); default:
+   * the environment's RINGSIDE_READER_THREAD (1 or 0), else the thread only for small buffers
+   * (mmap-source.ts, THREAD_BELOW_KB).
+   */
+  readerThread?: boolean;
 }
 
 /** poll() cannot see data below the watermark when buffer_percent > 0: look this often anyway. */
@@ -97,22 +103,31 @@ export class InstanceSession {
     }
   }
 
-  /** Add a synchronous undo step (unmap, close fd) run before the instance is removed. */
-  onClose(fn: () => void): void {
-    this.closers.push(fn);
+  /**
+   * Add a synchronous undo step (unmap, close fd) run before the instance is removed; `first`
+   * runs it before the steps added so far (stop a reader of the fds before closing them).
+   */
+  onClose(fn: () => void, first = false): void {
+    if (first) this.closers.unshift(fn);
+    else this.closers.push(fn);
+  }
+
+  /** The wait pacer's settings for `fds.length` CPUs whose buffers hold `bufferBytes` of data. */
+  pacerOptions(cpus: number, subbufSize: number, bufferBytes: number): PacerOptions {
+    return {
+      cpus: this.cpus.length,
+      subbufSize,
+      cpuBufferBytes: bufferBytes / Math.max(1, cpus),
+      baseGapMs: this.extras.baseGapMs,
+      trickleGapMs: this.extras.trickleGapMs,
+      minGapMs: this.extras.minGapMs,
+    };
   }
 
   /** Start the poll()-based wait on `fds`; `bufferBytes` is the data size of all their buffers. */
   startWaiting(fds: number[], subbufSize: number, bufferBytes: number): void {
     this.poller = new FdPoller(fds);
-    this.pacer = new WaitPacer({
-      cpus: this.cpus.length,
-      subbufSize,
-      cpuBufferBytes: bufferBytes / Math.max(1, fds.length),
-      baseGapMs: this.extras.baseGapMs,
-      trickleGapMs: this.extras.trickleGapMs,
-      minGapMs: this.extras.minGapMs,
-    });
+    this.pacer = new WaitPacer(this.pacerOptions(fds.length, subbufSize, bufferBytes));
   }
 
   metadata(
@@ -266,7 +281,7 @@ export class InstanceSession {
   }
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     if (signal?.aborted || ms <= 0) return resolve();
     const done = () => {

@@ -28,8 +28,10 @@ export abstract class KernelSourceBase {
     protected readonly extras: KernelSourceExtras = {},
   ) {}
 
+  /** Work before the instance exists (a thread that must be in the self filter from the start). */
+  protected async prepare(): Promise<void> {}
   /** Open the per-CPU files of `session` and start its wait (throw to roll back). */
-  protected abstract openFiles(session: InstanceSession): void;
+  protected abstract openFiles(session: InstanceSession): void | Promise<void>;
   /** Forget the per-CPU files (the session closes their fds). */
   protected abstract dropFiles(): void;
   /** Whether the buffers are memory-mapped (resizing is then refused: EBUSY). */
@@ -39,17 +41,27 @@ export abstract class KernelSourceBase {
   async open(o?: SourceOpenOptions): Promise<SourceMetadata> {
     if (this.closed) throw new Error(`${this.kind} source: open() after close()`);
     if (this.session) return this.metadata(o);
-    const session = new InstanceSession(this.options, this.extras, `${this.kind} source`);
-    this.session = session;
+    // open() awaits before the session exists: a second caller waits for the first.
+    this.opening ??= this.openSession().finally(() => (this.opening = undefined));
+    await this.opening;
+    return this.metadata(o);
+  }
+
+  private opening: Promise<void> | undefined;
+
+  private async openSession(): Promise<void> {
+    let session: InstanceSession | undefined;
     try {
-      this.openFiles(session);
+      await this.prepare();
+      session = new InstanceSession(this.options, this.extras, `${this.kind} source`);
+      this.session = session;
+      await this.openFiles(session);
     } catch (e) {
-      session.closeNow();
+      session?.closeNow();
       this.dropFiles();
       this.session = undefined;
       throw e;
     }
-    return this.metadata(o);
   }
 
   /** Tracefs instance directory in use (for tests and logs). */

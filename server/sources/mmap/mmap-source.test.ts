@@ -58,37 +58,71 @@ function mapsWithTracePipe(): number {
 }
 
 describeKernel('MmapSource on the live kernel', () => {
-  it('delivers 100,000 markers exactly once and in order, while they are written', async () => {
-    const s = makeSource({bufferKb: 4096});
+  it.each([
+    ['inline', false],
+    ['on the reader thread', true],
+  ])(
+    'delivers 100,000 markers exactly once and in order, while they are written (%s)',
+    async (_, thread) => {
+      const s = makeSource({bufferKb: 4096}, {readerThread: thread});
+      const md = await s.open();
+      expect(s.threaded).toBe(thread);
+      expect(md.kind).toBe('mmap');
+      expect(md.cpus.length).toBeGreaterThan(0);
+      const c = new MarkerCollector(md);
+      const cpus = md.cpus.slice(0, 2);
+      const per = Math.ceil(100_000 / cpus.length);
+      let done = false;
+      const writers = Promise.all(
+        cpus.map((cpu, w) => writeMarkers(s.instanceDir!, {cpu, count: per, first: w << 24})),
+      ).then((r) => {
+        done = true;
+        return r;
+      });
+      await pump(s, c, () => done, 40_000);
+      const results = await writers;
+      let total = 0;
+      cpus.forEach((cpu, w) => {
+        const t = c.tally(cpu);
+        expect(results[w]!.errors).toBe(0);
+        expect(t.ids.length).toBe(per);
+        expect(firstOutOfOrder(t.ids, w << 24)).toBe(-1);
+        expect(t.badPayload).toBe(0);
+        expect(t.lastMeta!.overrun).toBe(0);
+        total += t.ids.length;
+      });
+      expect(total).toBeGreaterThanOrEqual(100_000);
+      expect(c.decodeErrors).toBe(0);
+      expect(c.otherEvents).toBe(0);
+      console.log(`[mmap] exactly-once: ${total} markers in ${c.slices} slices`);
+    },
+  );
+
+  it('on the reader thread, a read() budget smaller than a hand-over splits it, in order', async () => {
+    const s = makeSource({bufferKb: 4096}, {readerThread: true});
     const md = await s.open();
-    expect(md.kind).toBe('mmap');
-    expect(md.cpus.length).toBeGreaterThan(0);
     const c = new MarkerCollector(md);
-    const cpus = md.cpus.slice(0, 2);
-    const per = Math.ceil(100_000 / cpus.length);
-    let done = false;
-    const writers = Promise.all(
-      cpus.map((cpu, w) => writeMarkers(s.instanceDir!, {cpu, count: per, first: w << 24})),
-    ).then((r) => {
-      done = true;
-      return r;
-    });
-    await pump(s, c, () => done, 40_000);
-    const results = await writers;
-    let total = 0;
-    cpus.forEach((cpu, w) => {
-      const t = c.tally(cpu);
-      expect(results[w]!.errors).toBe(0);
-      expect(t.ids.length).toBe(per);
-      expect(firstOutOfOrder(t.ids, w << 24)).toBe(-1);
-      expect(t.badPayload).toBe(0);
-      expect(t.lastMeta!.overrun).toBe(0);
-      total += t.ids.length;
-    });
-    expect(total).toBeGreaterThanOrEqual(100_000);
+    const cpu = md.cpus[0]!;
+    const n = 20_000;
+    const written = writeMarkers(s.instanceDir!, {cpu, count: n});
+    let smallest = Infinity;
+    const end = Date.now() + 20_000;
+    // The thread may run ahead by what the last read() wanted: 64 slices. Taking 3 at a time
+    // splits its hand-overs; the metas and caught-up CPUs of a split one come with its last part.
+    for (let budget = 64; Date.now() < end && c.tally(cpu).ids.length < n; budget = 3) {
+      await s.wait(50);
+      const b = s.read(budget);
+      expect(b.slices.length).toBeLessThanOrEqual(budget);
+      if (b.slices.length) smallest = Math.min(smallest, b.slices.length);
+      c.add(b);
+    }
+    await written;
+    const t = c.tally(cpu);
+    expect(t.ids.length).toBe(n);
+    expect(firstOutOfOrder(t.ids, 0)).toBe(-1);
+    expect(t.lastMeta!.overrun).toBe(0);
     expect(c.decodeErrors).toBe(0);
-    expect(c.otherEvents).toBe(0);
-    console.log(`[mmap] exactly-once: ${total} markers in ${c.slices} slices`);
+    expect(smallest).toBeLessThanOrEqual(3);
   });
 
   it('handles 8 KiB sub-buffers (meta area remapped to meta_page_size)', async () => {
@@ -118,9 +152,13 @@ describeKernel('MmapSource on the live kernel', () => {
     expect(c.decodeErrors).toBe(0);
   });
 
-  it('wait() does not spin when the caller waits again without reading', async () => {
-    const s = makeSource();
+  it.each([
+    ['inline', true],
+    ['with the reader thread', false],
+  ])('wait() does not spin when the caller waits again without reading (%s)', async (_, inline) => {
+    const s = makeSource({}, {readerThread: !inline});
     const md = await s.open();
+    expect(s.threaded).toBe(!inline);
     await writeMarkers(s.instanceDir!, {cpu: md.cpus[0]!, count: 10});
     let t = performance.now();
     await s.wait(2000);
@@ -130,6 +168,12 @@ describeKernel('MmapSource on the live kernel', () => {
     expect(performance.now() - t).toBeGreaterThanOrEqual(250);
     const c = new MarkerCollector(md);
     c.add(s.read(64));
+    // Inline, read() drains the kernel itself. The thread reads only what a read() asked for
+    // (no client, no reading): the first read() lets it, and the next wait() brings the data.
+    if (!inline) {
+      await s.wait(1000);
+      c.add(s.read(64));
+    }
     expect(c.tally(md.cpus[0]!).ids.length).toBe(10);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 100);
@@ -141,6 +185,8 @@ describeKernel('MmapSource on the live kernel', () => {
   it('counts loss exactly: received + Δoverrun = written, stored counts sum to the overrun', async () => {
     const s = makeSource({bufferKb: 16});
     const md = await s.open();
+    // A small buffer: the reader thread, which must not read what no read() asked for.
+    expect(s.threaded).toBe(process.env.RINGSIDE_READER_THREAD !== '0');
     const c = new MarkerCollector(md);
     const base = s.read(0); // baseline metas only: nothing consumed yet
     expect(base.slices).toHaveLength(0);
@@ -219,11 +265,14 @@ describeKernel('MmapSource on the live kernel', () => {
     const fds0 = fdCount();
     const before = new Set(readdirSync(`${TRACEFS}/instances`));
     for (let i = 0; i < 200; i++) {
+      // Every tenth with the reader thread (it takes ~0.2 s to start under tsx), the rest inline.
+      const threaded = i % 10 === 0;
       const s = new MmapSource(
         {source: 'mmap', events: ['ftrace'], bufferKb: 8},
-        {ownInstanceName: `ringside-test-cycle-${process.pid}`},
+        {ownInstanceName: `ringside-test-cycle-${process.pid}`, readerThread: threaded},
       );
       await s.open();
+      expect(s.threaded).toBe(threaded);
       if (i % 2) s.read(4); // half of them also run the reader loop once
       await s.close();
       await s.close(); // idempotent
