@@ -16,6 +16,7 @@ import {
 import {TraceReport} from '../../core/report/trace-report.ts';
 import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {FileByteSource} from '../sources/replay-source.ts';
+import {BUNDLED, workerEntry} from '../worker-entry.ts';
 import {installNativeZstd, type StdoutWriter} from './report-output.ts';
 
 /** What the helper needs to know of the command line. */
@@ -104,23 +105,6 @@ export function claimBlock(signal: Int32Array, b: number): boolean {
   }
 }
 
-/** Set (to true) by server/cli/build-cli.mjs in the precompiled CLI bundle. */
-declare const RINGSIDE_CLI_BUNDLE: boolean | undefined;
-const BUNDLED = typeof RINGSIDE_CLI_BUNDLE !== 'undefined' && RINGSIDE_CLI_BUNDLE;
-
-/**
- * The helper thread's entry: the bundle's copy of this module when running from dist-cli/ (the
- * build rewrites import.meta.url to this source file's URL), else this file compiled by tsx.
- */
-function helperEntry(): URL {
-  if (BUNDLED) return new URL('../../dist-cli/report-helper.mjs', import.meta.url);
-  const api = import.meta.resolve('tsx/esm/api');
-  const code =
-    `import {register} from ${JSON.stringify(api)}; register();` +
-    `await import(${JSON.stringify(import.meta.url)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
 /**
  * Whether to print with two threads (see above): by default for files of PARALLEL_MIN_BYTES
  * and more, from the bundle, unless the machine is busy (1-minute load average of `cores` or
@@ -164,7 +148,7 @@ export function startHelper(parsed: HelperRequest): Helper | undefined {
       port: port2,
       signal: signal.buffer as SharedArrayBuffer,
     };
-    const worker = new Worker(helperEntry(), {
+    const worker = new Worker(workerEntry(import.meta.url, 'report-helper'), {
       workerData: job,
       transferList: [port2],
       stdout: true,

@@ -31,6 +31,7 @@ import {
   sysEventfd,
   sysPollNow,
 } from '../../kernel/ffi.ts';
+import {workerEntry} from '../../worker-entry.ts';
 import {CpuReader} from './cpu-reader.ts';
 import {drainRound} from './drain-round.ts';
 import {WaitPacer, type PacerOptions} from './wait-pacer.ts';
@@ -191,20 +192,6 @@ if (!isMainThread && (workerData as {kind?: string} | undefined)?.kind === 'ring
 
 /* ------------------------------------------------------------------ the main thread's side */
 
-/** Set (to true) by server/cli/build-cli.mjs in the precompiled CLI bundle. */
-declare const RINGSIDE_CLI_BUNDLE: boolean | undefined;
-const BUNDLED = typeof RINGSIDE_CLI_BUNDLE !== 'undefined' && RINGSIDE_CLI_BUNDLE;
-
-/** The bundle's copy of this module from dist-cli/, else this file compiled by tsx. */
-function threadEntry(): URL {
-  if (BUNDLED) return new URL('../../../dist-cli/mmap-reader.mjs', import.meta.url);
-  const api = import.meta.resolve('tsx/esm/api');
-  const code =
-    `import {register} from ${JSON.stringify(api)}; register();` +
-    `await import(${JSON.stringify(import.meta.url)});`;
-  return new URL(`data:text/javascript,${encodeURIComponent(code)}`);
-}
-
 interface Pending {
   slices: SubbufSlice[];
   metas: MetaSnapshot[];
@@ -245,7 +232,7 @@ export class ReaderThread {
     const control = new SharedArrayBuffer(4 * 8);
     let worker: Worker;
     try {
-      worker = new Worker(threadEntry(), {
+      worker = new Worker(workerEntry(import.meta.url, 'mmap-reader'), {
         workerData: {kind: 'ringside-mmap-reader'},
         // A small young generation: growing it means fresh pages, and a scavenge that waits
         // on their faults is a pause in reading (the live set here is a few slices).
