@@ -51,11 +51,17 @@ export abstract class KernelSourceBase {
 
   private async openSession(): Promise<void> {
     let session: InstanceSession | undefined;
+    // close() while open() awaited: undo what exists instead of creating (or keeping) more.
+    const closedMeanwhile = () => {
+      if (this.closed) throw new Error(`${this.kind} source: closed while opening`);
+    };
     try {
       await this.prepare();
+      closedMeanwhile();
       session = new InstanceSession(this.options, this.extras, `${this.kind} source`);
       this.session = session;
       await this.openFiles(session);
+      closedMeanwhile();
     } catch (e) {
       session?.closeNow();
       this.dropFiles();

@@ -283,6 +283,19 @@ describeKernel('MmapSource on the live kernel', () => {
     expect(after.filter((n) => n.includes(String(process.pid)))).toEqual([]);
   });
 
+  it('close() while open() is still starting the reader thread leaves nothing behind', async () => {
+    const name = `ringside-test-earlyclose-${process.pid}`;
+    const s = new MmapSource(
+      {source: 'mmap', events: ['ftrace'], bufferKb: 64},
+      {ownInstanceName: name, readerThread: true},
+    );
+    const opening = s.open();
+    await s.close();
+    await expect(opening).rejects.toThrow(/closed while opening/);
+    expect(existsSync(`${TRACEFS}/instances/${name}`)).toBe(false);
+    expect(mapsWithTracePipe()).toBe(0);
+  });
+
   it('rejects an unknown event with a clear error and leaves no instance', async () => {
     const name = `ringside-test-badev-${process.pid}`;
     const s = makeSource(
