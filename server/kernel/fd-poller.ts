@@ -29,6 +29,25 @@ export interface PollResult {
   woken: boolean;
 }
 
+/**
+ * What a poll(2) over `fds` (a pollfdArray whose last entry is the wake eventfd) returned with
+ * `count` ready entries: data (or an error to look at) on a watched fd, and/or a wake-up.
+ */
+export function pollOutcome(fds: Buffer, count: number): PollResult {
+  let ready = false;
+  let woken = false;
+  const n = fds.length / 8;
+  if (count > 0) {
+    for (let i = 0; i < n; i++) {
+      const rev = pollRevents(fds, i);
+      if (!rev) continue;
+      if (i === n - 1) woken = true;
+      else if (rev & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) ready = true;
+    }
+  }
+  return {ready, woken};
+}
+
 export class FdPoller {
   private readonly efd: number;
   private readonly fds: Buffer;
@@ -44,21 +63,11 @@ export class FdPoller {
   poll(timeoutMs: number): Promise<PollResult> {
     if (this.closed) return Promise.resolve({ready: false, woken: true});
     if (this.inFlight) return this.inFlight;
-    const n = this.fds.length / 8;
     this.inFlight = sysPollAsync(this.fds, Math.max(0, Math.floor(timeoutMs)))
       .then((count) => {
-        let ready = false;
-        let woken = false;
-        if (count > 0) {
-          for (let i = 0; i < n; i++) {
-            const rev = pollRevents(this.fds, i);
-            if (!rev) continue;
-            if (i === n - 1) woken = true;
-            else if (rev & (POLLIN | POLLERR | POLLHUP | POLLNVAL)) ready = true;
-          }
-        }
-        if (woken && !this.closed) eventfdDrain(this.efd);
-        return {ready, woken};
+        const r = pollOutcome(this.fds, count);
+        if (r.woken && !this.closed) eventfdDrain(this.efd);
+        return r;
       })
       .finally(() => {
         this.inFlight = undefined;

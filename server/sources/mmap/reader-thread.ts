@@ -17,7 +17,7 @@
  *
  * Back-pressure stays where architecture.md puts it: the thread hands over only as many slices
  * as the last `read()` asked for beyond what it took (the clients' room), and never more than
- * `capSlices` not yet taken; past that it stops reading, and the kernel keeps its newest data,
+ * CAP_SLICES not yet taken; past that it stops reading, and the kernel keeps its newest data,
  * as when the server does not read at all. So with no client nothing is read.
  */
 import {Worker, isMainThread, parentPort, workerData} from 'node:worker_threads';
@@ -25,12 +25,12 @@ import type {MetaSnapshot, SourceBatch, SourceNotice, SubbufSlice} from '../sour
 import {
   eventfdDrain,
   eventfdSignal,
-  pollRevents,
   pollfdArray,
   sysClose,
   sysEventfd,
   sysPollNow,
 } from '../../kernel/ffi.ts';
+import {pollOutcome} from '../../kernel/fd-poller.ts';
 import {workerEntry} from '../../worker-entry.ts';
 import {CpuReader} from './cpu-reader.ts';
 import {drainRound} from './drain-round.ts';
@@ -44,7 +44,7 @@ const LIMIT = 3; // main → thread: hand over slices up to this count (taken + 
 const EPOCH = 4; // main → thread: bumped by every read() (TAKEN or LIMIT may have moved)
 
 /** Slices the thread may hand over ahead of read(): 1 MiB of 4 KiB sub-buffers. */
-export const DEFAULT_CAP_SLICES = 256;
+const CAP_SLICES = 256;
 /**
  * Longest blocking poll, as inline (instance-session.ts): every wake-up costs this VM CPU, and a
  * stop interrupts the poll through the eventfd (and a wait on the control block by notify).
@@ -62,7 +62,6 @@ export interface ReaderThreadJob {
   /** eventfd of the main thread: written to interrupt a poll (stop). */
   wakeFd: number;
   control: SharedArrayBuffer;
-  capSlices: number;
   bufferPercent: number;
   pacer: PacerOptions;
 }
@@ -109,7 +108,6 @@ function loop(
   port: NonNullable<typeof parentPort>,
 ): void {
   const pollFds = pollfdArray([...readers.map((r) => r.fd), job.wakeFd]);
-  const wakeIndex = readers.length;
   const pacer = new WaitPacer(job.pacer);
   const pollMs = job.bufferPercent > 0 ? WATERMARK_POLL_MS : POLL_MS;
   let handed = 0;
@@ -120,12 +118,12 @@ function loop(
   while (Atomics.load(ctl, STOP) === 0) {
     const epoch = Atomics.load(ctl, EPOCH);
     const ahead = (handed - Atomics.load(ctl, TAKEN)) | 0; // int32 counters, wrapping alike
-    const room = Math.min((Atomics.load(ctl, LIMIT) - handed) | 0, job.capSlices - ahead);
+    const room = Math.min((Atomics.load(ctl, LIMIT) - handed) | 0, CAP_SLICES - ahead);
     if (room <= 0) {
       // Nobody asked for more (no client with credits), or what we gave is not taken yet: read
       // nothing, so the kernel keeps its newest data, until the next read() moves the limit.
       // Say once per read() that the kernel has data, so that a wait() for it ends.
-      if (toldPending !== epoch && kernelHasData(readers, pollFds, wakeIndex, job, pollMs)) {
+      if (toldPending !== epoch && kernelHasData(readers, pollFds, job.wakeFd, pollMs)) {
         port.postMessage({type: 'pending'} satisfies FromThread);
         toldPending = epoch;
       } else if (toldPending === epoch) Atomics.wait(ctl, EPOCH, epoch, pollMs);
@@ -138,8 +136,7 @@ function loop(
         if (Atomics.load(ctl, STOP) !== 0) break;
       }
       if (!readers.some((r) => r.hasPendingOnReaderPage())) {
-        sysPollNow(pollFds, pollMs);
-        if (pollRevents(pollFds, wakeIndex)) eventfdDrain(job.wakeFd);
+        pollKernel(pollFds, job.wakeFd, pollMs);
         if (Atomics.load(ctl, STOP) !== 0) break;
       }
     }
@@ -168,19 +165,21 @@ function loop(
   }
 }
 
+/** Block in poll(2) for up to `ms`; true when a buffer has data (a wake-up is drained). */
+function pollKernel(pollFds: Buffer, wakeFd: number, ms: number): boolean {
+  const r = pollOutcome(pollFds, sysPollNow(pollFds, ms));
+  if (r.woken) eventfdDrain(wakeFd);
+  return r.ready;
+}
+
 /** Unread records in the kernel (the reader page, or poll says so within `pollMs`). */
 function kernelHasData(
   readers: CpuReader[],
   pollFds: Buffer,
-  wakeIndex: number,
-  job: ReaderThreadJob,
+  wakeFd: number,
   pollMs: number,
 ): boolean {
-  if (readers.some((r) => r.hasPendingOnReaderPage())) return true;
-  if (sysPollNow(pollFds, pollMs) === 0) return false;
-  if (pollRevents(pollFds, wakeIndex)) eventfdDrain(job.wakeFd);
-  for (let i = 0; i < wakeIndex; i++) if (pollRevents(pollFds, i)) return true;
-  return false;
+  return readers.some((r) => r.hasPendingOnReaderPage()) || pollKernel(pollFds, wakeFd, pollMs);
 }
 
 if (!isMainThread && (workerData as {kind?: string} | undefined)?.kind === 'ringside-mmap-reader') {
@@ -203,7 +202,6 @@ export interface ReaderThreadOptions {
   readers: CpuReader[];
   pacer: PacerOptions;
   bufferPercent: number;
-  capSlices?: number;
   /** Told once when the thread fails after it started (its reads stop; the source says why). */
   log?: (line: string) => void;
 }
@@ -279,7 +277,6 @@ export class ReaderThread {
       cpus: o.readers.map((r) => ({cpu: r.cpu, fd: r.fd, path: r.where})),
       wakeFd: this.wakeFd,
       control: this.control,
-      capSlices: o.capSlices ?? DEFAULT_CAP_SLICES,
       bufferPercent: o.bufferPercent,
       pacer: o.pacer,
     };
@@ -315,11 +312,6 @@ export class ReaderThread {
       caughtUp: [],
     });
     this.wakeWaiters();
-  }
-
-  /** The thread stopped on an error (reading is over); undefined while it runs. */
-  get failed(): string | undefined {
-    return this.failure;
   }
 
   /** The thread said the kernel has data it may not read yet (no read() asked for it). */
