@@ -1,6 +1,7 @@
 /**
  * libc through koffi (prebuilt binaries, no compiler at install): open/close/mmap/munmap/ioctl/
- * poll/eventfd/read/write, plus a zero-copy view of mapped memory (`koffi.view`).
+ * poll/eventfd/read/write/sched_setscheduler, plus a zero-copy view of mapped memory
+ * (`koffi.view`).
  *
  * Why not Node's fs: Node has no mmap and no ioctl, and its fs.read on a non-blocking fd is fine
  * but poll() on a tracefs file is not something libuv offers (it only watches sockets/pipes).
@@ -61,6 +62,8 @@ interface Libc {
   write: (fd: number, buf: Buffer, len: number) => number;
   eventfd: (init: number, flags: number) => number;
   sysconf: (name: number) => number;
+  gettid: () => number;
+  schedSetscheduler: (pid: number, policy: number, param: Buffer) => number;
   errnoNames: Map<number, string>;
 }
 
@@ -90,6 +93,8 @@ function lib(): Libc {
       write: c.func('long write(int fd, const void *buf, size_t len)'),
       eventfd: c.func('int eventfd(unsigned int initval, int flags)'),
       sysconf: c.func('long sysconf(int name)'),
+      gettid: c.func('int gettid()'),
+      schedSetscheduler: c.func('int sched_setscheduler(int pid, int policy, const void *param)'),
       errnoNames,
     };
     return libc;
@@ -220,6 +225,25 @@ export function sysPollAsync(b: Buffer, timeoutMs: number): Promise<number> {
       else resolve(res);
     });
   });
+}
+
+/** The calling thread's id (what /proc/<pid>/task/<tid> and `ps -L` show). */
+export function sysGettid(): number {
+  return lib().gettid();
+}
+
+const SCHED_FIFO = 1;
+
+/**
+ * Put the calling thread (pid 0 means the caller, not the process) under SCHED_FIFO at
+ * `priority` (1..99). Needs CAP_SYS_NICE or an RLIMIT_RTPRIO at least that high: EPERM else.
+ */
+export function sysSchedFifo(priority: number): void {
+  const param = Buffer.alloc(4); // struct sched_param {int sched_priority;}
+  param.writeInt32LE(priority);
+  if (lib().schedSetscheduler(0, SCHED_FIFO, param) < 0) {
+    throw fail(`sched_setscheduler SCHED_FIFO ${priority}`);
+  }
 }
 
 /** Copy `len` bytes of a mapping at `offset` into a fresh Uint8Array (never a view). */

@@ -43,6 +43,11 @@ export interface KernelSourceExtras {
    * (mmap-source.ts, THREAD_BELOW_KB).
    */
   readerThread?: boolean;
+  /**
+   * mmap, reader thread: the SCHED_FIFO priority it asks for (1..99; 0: normal priority);
+   * default: the environment's RINGSIDE_READER_RTPRIO, else 1 (mmap-source.ts).
+   */
+  readerRtPriority?: number;
 }
 
 /** poll() cannot see data below the watermark when buffer_percent > 0: look this often anyway. */

@@ -57,6 +57,13 @@ function mapsWithTracePipe(): number {
     .filter((l) => l.includes('trace_pipe_raw')).length;
 }
 
+/** rt_priority and policy (0 SCHED_OTHER, 1 SCHED_FIFO) of a thread of this process, from /proc. */
+function schedOf(tid: number): {rtPriority: number; policy: number} {
+  const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // f[0] is field 3, state
+  return {rtPriority: Number(f[37]), policy: Number(f[38])}; // fields 40 and 41
+}
+
 describeKernel('MmapSource on the live kernel', () => {
   it.each([
     ['inline', false],
@@ -180,6 +187,65 @@ describeKernel('MmapSource on the live kernel', () => {
     t = performance.now();
     await s.wait(5000, ac.signal); // idle: blocks in poll until the abort
     expect(performance.now() - t).toBeLessThan(1000);
+  });
+
+  it.each([
+    ['by default', undefined, undefined, 1, false],
+    ['as RINGSIDE_READER_RTPRIO says', '7', undefined, 7, false],
+    ['(0: normal priority)', undefined, 0, 0, false],
+    ['(a bad RINGSIDE_READER_RTPRIO is said and ignored)', 'high', undefined, 1, true],
+  ])(
+    'the reader thread runs under SCHED_FIFO %s, the main thread at normal priority',
+    async (_, env, extra, want, saysIgnored) => {
+      const before = process.env.RINGSIDE_READER_RTPRIO;
+      const log: string[] = [];
+      try {
+        if (env === undefined) delete process.env.RINGSIDE_READER_RTPRIO;
+        else process.env.RINGSIDE_READER_RTPRIO = env;
+        const s = makeSource(
+          {bufferKb: 64, log: (l) => log.push(l)},
+          {readerThread: true, ...(extra !== undefined ? {readerRtPriority: extra} : {})},
+        );
+        await s.open();
+        const sch = s.readerScheduling!;
+        expect(sch.refused).toBeUndefined();
+        expect(sch.rtPriority).toBe(want);
+        expect(schedOf(sch.tid)).toEqual({rtPriority: want, policy: want ? 1 : 0});
+        expect(schedOf(process.pid)).toEqual({rtPriority: 0, policy: 0});
+        expect(log.some((l) => l.includes(`tid ${sch.tid}`))).toBe(true);
+        expect(log.some((l) => /RINGSIDE_READER_RTPRIO=high ignored/.test(l))).toBe(saysIgnored);
+      } finally {
+        if (before === undefined) delete process.env.RINGSIDE_READER_RTPRIO;
+        else process.env.RINGSIDE_READER_RTPRIO = before;
+      }
+    },
+  );
+
+  it('without CAP_SYS_NICE the reader thread says why it runs at normal priority, and reads', () => {
+    const name = `ringside-test-nocap-${process.pid}`;
+    const child = new URL('./testing/read-markers-child.ts', import.meta.url).pathname;
+    // setpriv drops CAP_SYS_NICE from the bounding set: root keeps every other capability.
+    const out = execFileSync(
+      'setpriv',
+      ['--bounding-set=-sys_nice', process.execPath, '--import', 'tsx', child, name, '2000'],
+      {encoding: 'utf8', timeout: 60_000, cwd: new URL('../../..', import.meta.url).pathname},
+    );
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      threaded: boolean;
+      scheduling: {rtPriority: number; refused?: string};
+      log: string[];
+      received: number;
+      overrun: number;
+    };
+    expect(r.threaded).toBe(true);
+    expect(r.scheduling.rtPriority).toBe(0);
+    expect(r.scheduling.refused).toMatch(/sched_setscheduler SCHED_FIFO 1: EPERM/);
+    expect(r.log.some((l) => l.includes('runs at normal priority') && l.includes('EPERM'))).toBe(
+      true,
+    );
+    expect(r.received).toBe(2000);
+    expect(r.overrun).toBe(0);
+    expect(existsSync(`${TRACEFS}/instances/${name}`)).toBe(false);
   });
 
   it('counts loss exactly: received + Δoverrun = written, stored counts sum to the overrun', async () => {

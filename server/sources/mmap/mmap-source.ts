@@ -17,13 +17,20 @@ import {CpuReader, type DrainSink} from './cpu-reader.ts';
 import {drainRound} from './drain-round.ts';
 import {sleep, type InstanceSession} from './instance-session.ts';
 import {KernelSourceBase} from './kernel-source-base.ts';
-import {ReaderThread} from './reader-thread.ts';
+import {ReaderThread, type ReaderScheduling} from './reader-thread.ts';
 
 /**
  * Per-CPU buffers (--buffer-kb) below this many KiB are read on the reader thread by default: at
  * 1M events/s of 24 bytes such a buffer fills in ~10 ms, the length of a main-thread stall.
  */
 const THREAD_BELOW_KB = 256;
+
+/**
+ * The reader thread's SCHED_FIFO priority unless told otherwise: the lowest real-time one. It is
+ * enough to run ahead of every normal task on wake-up, and stays below the kernel's own
+ * real-time threads (threaded interrupts at 50, watchdogs at 99).
+ */
+const DEFAULT_RT_PRIORITY = 1;
 
 /** Longest plain sleep of a wait() that follows a wait() without a read in between. */
 const REPEAT_WAIT_CAP_MS = 5000;
@@ -50,6 +57,19 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
     if (env === '0' || env === '1') return env === '1';
     const kb = this.options.bufferKb;
     return kb !== undefined && kb < THREAD_BELOW_KB;
+  }
+
+  /** The reader thread's SCHED_FIFO priority (0: normal); a bad RINGSIDE_READER_RTPRIO is said. */
+  private rtPriority(): number {
+    if (this.extras.readerRtPriority !== undefined) return this.extras.readerRtPriority;
+    const env = process.env.RINGSIDE_READER_RTPRIO;
+    if (env === undefined || env === '') return DEFAULT_RT_PRIORITY;
+    const n = Number(env);
+    if (Number.isInteger(n) && n >= 0 && n <= 99) return n;
+    this.options.log?.(
+      `mmap: RINGSIDE_READER_RTPRIO=${env} ignored (want 0..99, 0 for normal priority); using ${DEFAULT_RT_PRIORITY}`,
+    );
+    return DEFAULT_RT_PRIORITY;
   }
 
   protected async prepare(): Promise<void> {
@@ -88,13 +108,29 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
           readers: this.readers,
           pacer: session.pacerOptions(fds.length, first.subbufSize, bufferBytes),
           bufferPercent: session.bufferPercent,
+          rtPriority: this.rtPriority(),
           log: this.options.log,
         });
+        this.sayScheduling(t.scheduling);
       } catch (e) {
         this.readOnMainThread(e);
       }
     }
     if (!this.thread) session.startWaiting(fds, first.subbufSize, bufferBytes);
+  }
+
+  private sayScheduling(s: ReaderScheduling | undefined): void {
+    if (!s) return;
+    this.options.log?.(
+      s.refused
+        ? `mmap: the reader thread runs at normal priority (${s.refused}); under load a small buffer may be read late and lose events`
+        : `mmap: reading on a thread of its own (tid ${s.tid}, ${s.rtPriority ? `SCHED_FIFO ${s.rtPriority}` : 'normal priority'})`,
+    );
+  }
+
+  /** How the reader thread is scheduled; undefined when reading on the main thread. */
+  get readerScheduling(): ReaderScheduling | undefined {
+    return this.thread?.scheduling;
   }
 
   protected dropFiles(): void {
