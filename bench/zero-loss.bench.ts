@@ -44,11 +44,17 @@ import {fmtRate, parseRates, procCpuS} from './lib/util.ts';
  * frames); 'ringside-w1024' pins the window at 1024 frames. That is the default now (it was
  * 128 when the comparison was added), so it is no longer run unless asked for with --tools.
  * 'ringside-inline' is the server reading the kernel on its main thread, as before the reader
- * thread (RINGSIDE_READER_THREAD=0), for a side-by-side run.
+ * thread (RINGSIDE_READER_THREAD=0), for a side-by-side run. 'ringside-normal' is the reader
+ * thread at normal priority instead of SCHED_FIFO 1 (RINGSIDE_READER_RTPRIO=0).
  */
-export type ToolName = 'ringside' | 'ringside-w1024' | 'ringside-inline' | 'record' | 'stream';
+export type ToolName =
+  'ringside' | 'ringside-w1024' | 'ringside-inline' | 'ringside-normal' | 'record' | 'stream';
 const ALL_TOOLS: ToolName[] = ['ringside', 'record', 'stream'];
 const WINDOWS: Partial<Record<ToolName, number>> = {'ringside-w1024': 1024};
+const TOOL_ENV: Partial<Record<ToolName, Record<string, string>>> = {
+  'ringside-inline': {RINGSIDE_READER_THREAD: '0'},
+  'ringside-normal': {RINGSIDE_READER_RTPRIO: '0'},
+};
 
 export interface ToolRun {
   tool: ToolName;
@@ -130,7 +136,7 @@ export async function runRingside(
 ): Promise<ToolRun> {
   const server = await startServer({
     ...(instance ? {instance} : {}),
-    ...(tool === 'ringside-inline' ? {env: {RINGSIDE_READER_THREAD: '0'}} : {}),
+    ...(TOOL_ENV[tool] ? {env: TOOL_ENV[tool]} : {}),
     ...(bufferKb ? {serveArgs: ['--buffer-kb', String(bufferKb)]} : {}),
   });
   const w = WINDOWS[tool];
@@ -401,6 +407,8 @@ export const zeroLossSmallBench = {
       '250k,500k,750k,4M',
       '--all-rates',
       '250k,500k,2M',
+      '--tools',
+      'ringside,ringside-normal,ringside-inline,record,stream',
       ...args,
     ]);
   },
