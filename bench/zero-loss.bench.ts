@@ -53,7 +53,7 @@ const ALL_TOOLS: ToolName[] = ['ringside', 'record', 'stream'];
 const WINDOWS: Partial<Record<ToolName, number>> = {'ringside-w1024': 1024};
 const TOOL_ENV: Partial<Record<ToolName, Record<string, string>>> = {
   'ringside-inline': {RINGSIDE_READER_THREAD: '0'},
-  'ringside-normal': {RINGSIDE_READER_RTPRIO: '0'},
+  'ringside-normal': {RINGSIDE_READER_THREAD: '1', RINGSIDE_READER_RTPRIO: '0'},
 };
 
 export interface ToolRun {

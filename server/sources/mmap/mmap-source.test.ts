@@ -8,6 +8,7 @@ import {
   subbufSizeRequirement,
 } from '../../testing/kernel-gate.ts';
 import {MmapSource} from './mmap-source.ts';
+import {mayUseRealtime} from '../../kernel/realtime.ts';
 import type {KernelSourceExtras} from './instance-session.ts';
 import type {SourceOptions} from '../source.ts';
 import {MarkerCollector, firstOutOfOrder, writeMarkers} from './testing/markers.ts';
@@ -221,31 +222,76 @@ describeKernel('MmapSource on the live kernel', () => {
     },
   );
 
-  it('without CAP_SYS_NICE the reader thread says why it runs at normal priority, and reads', () => {
-    const name = `ringside-test-nocap-${process.pid}`;
+  it.each([
+    ['a small buffer is read on the thread at normal priority, which says why', 64],
+    ["the kernel's default buffer is read on the main thread, which says why", 0],
+  ])('without CAP_SYS_NICE %s', (_, kb) => {
+    const name = `ringside-test-nocap-${process.pid}-${kb}`;
     const child = new URL('./testing/read-markers-child.ts', import.meta.url).pathname;
     // setpriv drops CAP_SYS_NICE from the bounding set: root keeps every other capability.
     const out = execFileSync(
       'setpriv',
-      ['--bounding-set=-sys_nice', process.execPath, '--import', 'tsx', child, name, '2000'],
-      {encoding: 'utf8', timeout: 60_000, cwd: new URL('../../..', import.meta.url).pathname},
+      [
+        '--bounding-set=-sys_nice',
+        process.execPath,
+        '--import',
+        'tsx',
+        child,
+        name,
+        '2000',
+        String(kb),
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 60_000,
+        cwd: new URL('../../..', import.meta.url).pathname,
+        env: {...process.env, RINGSIDE_READER_THREAD: '', RINGSIDE_READER_RTPRIO: ''},
+      },
     );
     const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
       threaded: boolean;
-      scheduling: {rtPriority: number; refused?: string};
+      scheduling?: {rtPriority: number; refused?: string};
       log: string[];
       received: number;
       overrun: number;
     };
-    expect(r.threaded).toBe(true);
-    expect(r.scheduling.rtPriority).toBe(0);
-    expect(r.scheduling.refused).toMatch(/sched_setscheduler SCHED_FIFO 1: EPERM/);
-    expect(r.log.some((l) => l.includes('runs at normal priority') && l.includes('EPERM'))).toBe(
-      true,
-    );
+    if (kb) {
+      expect(r.threaded).toBe(true);
+      expect(r.scheduling!.rtPriority).toBe(0);
+      expect(r.scheduling!.refused).toMatch(/sched_setscheduler SCHED_FIFO 1: EPERM/);
+      expect(r.log.some((l) => l.includes('runs at normal priority') && l.includes('EPERM'))).toBe(
+        true,
+      );
+    } else {
+      expect(r.threaded).toBe(false);
+      expect(r.scheduling).toBeUndefined();
+      expect(r.log.some((l) => l.includes('reading on the main thread'))).toBe(true);
+    }
     expect(r.received).toBe(2000);
     expect(r.overrun).toBe(0);
     expect(existsSync(`${TRACEFS}/instances/${name}`)).toBe(false);
+  });
+
+  it('reads the default buffer on the SCHED_FIFO thread where real-time priority is allowed', async () => {
+    const keep = [process.env.RINGSIDE_READER_THREAD, process.env.RINGSIDE_READER_RTPRIO];
+    try {
+      delete process.env.RINGSIDE_READER_THREAD;
+      delete process.env.RINGSIDE_READER_RTPRIO;
+      const s = makeSource();
+      await s.open();
+      expect(s.threaded).toBe(mayUseRealtime(1));
+      if (s.threaded) expect(schedOf(s.readerScheduling!.tid)).toEqual({rtPriority: 1, policy: 1});
+      // Real-time priority 0 means normal priority: then the main thread reads a large buffer.
+      const normal = makeSource({}, {readerRtPriority: 0});
+      await normal.open();
+      expect(normal.threaded).toBe(false);
+    } finally {
+      const [thread, rtprio] = keep;
+      if (thread === undefined) delete process.env.RINGSIDE_READER_THREAD;
+      else process.env.RINGSIDE_READER_THREAD = thread;
+      if (rtprio === undefined) delete process.env.RINGSIDE_READER_RTPRIO;
+      else process.env.RINGSIDE_READER_RTPRIO = rtprio;
+    }
   });
 
   it('counts loss exactly: received + Δoverrun = written, stored counts sum to the overrun', async () => {

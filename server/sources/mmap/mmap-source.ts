@@ -1,10 +1,10 @@
 /**
  * The real source: every CPU's `trace_pipe_raw` of a tracefs instance, memory-mapped (Linux
- * 6.10+), read with the GET_READER loop in `cpu-reader.ts`. Inline (the default) read() drains
- * the buffers itself and wait() is the poll() + rate pacing of `instance-session.ts`. For small
- * buffers (wantsThread) the loop runs on a thread of its own (`reader-thread.ts`: a stall of the
- * main thread must not leave such a buffer unread) and read() takes what it handed over. By
- * default it creates and removes its own instance.
+ * 6.10+), read with the GET_READER loop in `cpu-reader.ts`. Where the process may use real-time
+ * priority, and for small buffers anyway (wantsThread), the loop runs on a thread of its own
+ * (`reader-thread.ts`: a stall of the main thread must not delay reading) and read() takes what
+ * it handed over. Otherwise (inline) read() drains the buffers itself and wait() is the poll() +
+ * rate pacing of `instance-session.ts`. By default it creates and removes its own instance.
  */
 import type {
   MetaSnapshot,
@@ -17,11 +17,13 @@ import {CpuReader, type DrainSink} from './cpu-reader.ts';
 import {drainRound} from './drain-round.ts';
 import {sleep, type InstanceSession} from './instance-session.ts';
 import {KernelSourceBase} from './kernel-source-base.ts';
+import {mayUseRealtime} from '../../kernel/realtime.ts';
 import {ReaderThread, type ReaderScheduling} from './reader-thread.ts';
 
 /**
- * Per-CPU buffers (--buffer-kb) below this many KiB are read on the reader thread by default: at
- * 1M events/s of 24 bytes such a buffer fills in ~10 ms, the length of a main-thread stall.
+ * Per-CPU buffers (--buffer-kb) below this many KiB are read on the reader thread even where it
+ * cannot have real-time priority: at 1M events/s of 24 bytes such a buffer fills in ~10 ms, the
+ * length of a main-thread stall.
  */
 const THREAD_BELOW_KB = 256;
 
@@ -44,23 +46,31 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
   private signalledSinceRead = false;
 
   /**
-   * Whether to read on the reader thread. It keeps reading through the main thread's stalls
-   * (up to 10-20 ms under load on the project VM), which costs events only where the buffer
-   * fills in about that time: with 64 KiB per CPU at 500k events/s it lost half as many as the
-   * main thread did (`bench zero-loss-small`). It also cost ~20 % more CPU per event at the
-   * default 1410 KiB (hand-over messages, two busy threads), where neither lost any: so by
-   * default only buffers under THREAD_BELOW_KB get it.
+   * Whether to read on the reader thread. Under SCHED_FIFO it reads on time whatever the main
+   * thread is doing: at 500k events/s with the default buffers, write → decoded p99 was 12-39 ms
+   * (median 15) against 18-68 ms (median 40) reading on the main thread, twelve alternating
+   * runs, at no more server CPU (median 0.42 vs 0.50 s per M events); at 10k-100k/s it cost
+   * 10-30 % more server CPU (2-3 % of a core) for the same latency (issue #6). At normal priority
+   * it was in between (p99 25-46 ms) and cost ~20 % more CPU, so without real-time priority only
+   * small buffers (THREAD_BELOW_KB), which a main-thread stall can overrun, get it.
    */
   private wantsThread(): boolean {
     if (this.extras.readerThread !== undefined) return this.extras.readerThread;
     const env = process.env.RINGSIDE_READER_THREAD;
     if (env === '0' || env === '1') return env === '1';
     const kb = this.options.bufferKb;
-    return kb !== undefined && kb < THREAD_BELOW_KB;
+    if (kb !== undefined && kb < THREAD_BELOW_KB) return true;
+    return mayUseRealtime(this.rtPriority());
   }
 
   /** The reader thread's SCHED_FIFO priority (0: normal); a bad RINGSIDE_READER_RTPRIO is said. */
   private rtPriority(): number {
+    return (this.rtPriorityChosen ??= this.chooseRtPriority());
+  }
+
+  private rtPriorityChosen: number | undefined;
+
+  private chooseRtPriority(): number {
     if (this.extras.readerRtPriority !== undefined) return this.extras.readerRtPriority;
     const env = process.env.RINGSIDE_READER_RTPRIO;
     if (env === undefined || env === '') return DEFAULT_RT_PRIORITY;
@@ -73,7 +83,12 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
   }
 
   protected async prepare(): Promise<void> {
-    if (!this.wantsThread()) return;
+    if (!this.wantsThread()) {
+      this.options.log?.(
+        'mmap: reading on the main thread (a reader thread of its own needs real-time priority to pay off: CAP_SYS_NICE or RLIMIT_RTPRIO; RINGSIDE_READER_THREAD=1 forces it)',
+      );
+      return;
+    }
     try {
       this.thread = await ReaderThread.launch();
     } catch (e) {

@@ -1,19 +1,22 @@
 /**
  * Child process for live tests that need the server's reading under other process settings
- * (e.g. without CAP_SYS_NICE): opens an MmapSource on a small buffer (the reader thread), writes
- * `count` markers on the first CPU, reads them back and prints one JSON line: how the reader
- * thread is scheduled, the log lines, and the ids received. The instance is its own and removed.
+ * (e.g. without CAP_SYS_NICE): opens an MmapSource (`buffer-kb` per CPU, 0: the kernel's
+ * default), writes `count` markers on the first CPU, reads them back and prints one JSON line:
+ * whether and how the reader thread is scheduled, the log lines, and the ids received. The
+ * instance is its own and removed.
  *
- *   node --import tsx read-markers-child.ts <instance-name> <count>
+ *   node --import tsx read-markers-child.ts <instance-name> <count> <buffer-kb>
  */
 import {MmapSource} from '../mmap-source.ts';
 import {MarkerCollector, writeMarkers} from './markers.ts';
 
-const [name = `ringside-test-child-${process.pid}`, countArg = '2000'] = process.argv.slice(2);
+const [name = `ringside-test-child-${process.pid}`, countArg = '2000', kbArg = '64'] =
+  process.argv.slice(2);
 const count = Number(countArg);
+const bufferKb = Number(kbArg) || undefined;
 const log: string[] = [];
 const s = new MmapSource(
-  {source: 'mmap', events: ['ftrace:raw_data'], bufferKb: 64, log: (l) => log.push(l)},
+  {source: 'mmap', events: ['ftrace:raw_data'], bufferKb, log: (l) => log.push(l)},
   {ownInstanceName: name},
 );
 try {
