@@ -102,6 +102,8 @@ describeKernel('MmapSource on the live kernel', () => {
       expect(total).toBeGreaterThanOrEqual(100_000);
       expect(c.decodeErrors).toBe(0);
       expect(c.otherEvents).toBe(0);
+      // No error notice either (e.g. the reader thread's spin guard must not fire on real data).
+      expect(c.notices.filter((n) => n.kind === 'error')).toEqual([]);
       console.log(`[mmap] exactly-once: ${total} markers in ${c.slices} slices`);
     },
   );

@@ -44,6 +44,7 @@ import {pollOutcome} from '../../kernel/fd-poller.ts';
 import {workerEntry} from '../../worker-entry.ts';
 import {CpuReader} from './cpu-reader.ts';
 import {drainRound} from './drain-round.ts';
+import {SpinGuard} from './spin-guard.ts';
 import {WaitPacer, type PacerOptions} from './wait-pacer.ts';
 
 /** Int32 slots of the shared control block (counters wrap; only differences are used). */
@@ -150,6 +151,7 @@ function loop(
   /** The EPOCH at which 'pending' was last posted (-1: never). */
   let toldPending = -1;
   let moreQueued = false;
+  const spin = new SpinGuard();
   while (Atomics.load(ctl, STOP) === 0) {
     const epoch = Atomics.load(ctl, EPOCH);
     const ahead = (handed - Atomics.load(ctl, TAKEN)) | 0; // int32 counters, wrapping alike
@@ -164,14 +166,16 @@ function loop(
       } else if (toldPending === epoch) Atomics.wait(ctl, EPOCH, epoch, pollMs);
       continue;
     }
+    let expected = false;
     if (!moreQueued) {
       const gap = pacer.remainingMs(performance.now());
       if (gap > 0) {
         Atomics.wait(ctl, STOP, 0, gap);
         if (Atomics.load(ctl, STOP) !== 0) break;
       }
-      if (!readers.some((r) => r.hasPendingOnReaderPage())) {
-        pollKernel(pollFds, job.wakeFd, pollMs);
+      expected = readers.some((r) => r.hasPendingOnReaderPage());
+      if (!expected) {
+        expected = pollKernel(pollFds, job.wakeFd, pollMs);
         if (Atomics.load(ctl, STOP) !== 0) break;
       }
     }
@@ -179,6 +183,16 @@ function loop(
     nextCpu = (nextCpu + 1) % Math.max(1, readers.length);
     moreQueued = round.moreQueued;
     const {sink} = round;
+    const pause = spin.note(expected, sink.slices.length > 0 || sink.newBytes > 0);
+    if (pause > 0) {
+      if (spin.pauses === 1) {
+        sink.notices.push({
+          kind: 'error',
+          message: `mmap reader thread: poll() kept saying data was ready that GET_READER did not deliver (${spin.limit} rounds in a row); pausing ${spin.pauseMs} ms between such rounds`,
+        });
+      }
+      Atomics.wait(ctl, STOP, 0, pause);
+    }
     pacer.noteRead(sink.newBytes, performance.now(), round.busiestBytes);
     // A failing ioctl fails again at once: say so at most ten times a second.
     if (sink.notices.some((n) => n.kind === 'error')) Atomics.wait(ctl, STOP, 0, ERROR_BACKOFF_MS);

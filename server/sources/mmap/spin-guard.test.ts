@@ -1,0 +1,23 @@
+import {describe, expect, it} from 'vitest';
+import {SpinGuard} from './spin-guard.ts';
+
+describe("the reader thread's SpinGuard", () => {
+  it('pauses only after `limit` rounds in a row that found nothing where data was expected', () => {
+    const g = new SpinGuard(4, 10);
+    expect([1, 2, 3].map(() => g.note(true, false))).toEqual([0, 0, 0]);
+    expect(g.note(true, false)).toBe(10);
+    expect(g.note(true, false)).toBe(10);
+    expect(g.pauses).toBe(2);
+  });
+
+  it('a round that found data, or did not expect any, ends the streak', () => {
+    const g = new SpinGuard(2, 10);
+    expect(g.note(true, false)).toBe(0);
+    expect(g.note(true, true)).toBe(0); // found data: a normal round
+    expect(g.note(true, false)).toBe(0);
+    expect(g.note(false, false)).toBe(0); // poll timed out or was woken: nothing was promised
+    expect(g.note(true, false)).toBe(0);
+    expect(g.note(true, false)).toBe(10);
+    expect(g.pauses).toBe(1);
+  });
+});
