@@ -65,6 +65,21 @@ function schedOf(tid: number): {rtPriority: number; policy: number} {
   return {rtPriority: Number(f[37]), policy: Number(f[38])}; // fields 40 and 41
 }
 
+/** Run `fn` with these environment variables set (undefined: unset), then put them back. */
+async function withEnv(vars: Record<string, string | undefined>, fn: () => Promise<void>) {
+  const saved = Object.keys(vars).map((k) => [k, process.env[k]] as const);
+  const put = (k: string, v: string | undefined) => {
+    if (v === undefined) delete process.env[k];
+    else process.env[k] = v;
+  };
+  try {
+    for (const [k, v] of Object.entries(vars)) put(k, v);
+    await fn();
+  } finally {
+    for (const [k, v] of saved) put(k, v);
+  }
+}
+
 describeKernel('MmapSource on the live kernel', () => {
   it.each([
     ['inline', false],
@@ -200,11 +215,8 @@ describeKernel('MmapSource on the live kernel', () => {
   ])(
     'the reader thread runs under SCHED_FIFO %s, the main thread at normal priority',
     async (_, env, extra, want, saysIgnored) => {
-      const before = process.env.RINGSIDE_READER_RTPRIO;
       const log: string[] = [];
-      try {
-        if (env === undefined) delete process.env.RINGSIDE_READER_RTPRIO;
-        else process.env.RINGSIDE_READER_RTPRIO = env;
+      await withEnv({RINGSIDE_READER_RTPRIO: env}, async () => {
         const s = makeSource(
           {bufferKb: 64, log: (l) => log.push(l)},
           {readerThread: true, ...(extra !== undefined ? {readerRtPriority: extra} : {})},
@@ -217,10 +229,7 @@ describeKernel('MmapSource on the live kernel', () => {
         expect(schedOf(process.pid)).toEqual({rtPriority: 0, policy: 0});
         expect(log.some((l) => l.includes(`tid ${sch.tid}`))).toBe(true);
         expect(log.some((l) => /RINGSIDE_READER_RTPRIO=high ignored/.test(l))).toBe(saysIgnored);
-      } finally {
-        if (before === undefined) delete process.env.RINGSIDE_READER_RTPRIO;
-        else process.env.RINGSIDE_READER_RTPRIO = before;
-      }
+      });
     },
   );
 
@@ -275,25 +284,20 @@ describeKernel('MmapSource on the live kernel', () => {
   });
 
   it('reads the default buffer on the SCHED_FIFO thread where real-time priority is allowed', async () => {
-    const keep = [process.env.RINGSIDE_READER_THREAD, process.env.RINGSIDE_READER_RTPRIO];
-    try {
-      delete process.env.RINGSIDE_READER_THREAD;
-      delete process.env.RINGSIDE_READER_RTPRIO;
-      const s = makeSource();
-      await s.open();
-      expect(s.threaded).toBe(mayUseRealtime(1));
-      if (s.threaded) expect(schedOf(s.readerScheduling!.tid)).toEqual({rtPriority: 1, policy: 1});
-      // Real-time priority 0 means normal priority: then the main thread reads a large buffer.
-      const normal = makeSource({}, {readerRtPriority: 0});
-      await normal.open();
-      expect(normal.threaded).toBe(false);
-    } finally {
-      const [thread, rtprio] = keep;
-      if (thread === undefined) delete process.env.RINGSIDE_READER_THREAD;
-      else process.env.RINGSIDE_READER_THREAD = thread;
-      if (rtprio === undefined) delete process.env.RINGSIDE_READER_RTPRIO;
-      else process.env.RINGSIDE_READER_RTPRIO = rtprio;
-    }
+    await withEnv(
+      {RINGSIDE_READER_THREAD: undefined, RINGSIDE_READER_RTPRIO: undefined},
+      async () => {
+        const s = makeSource();
+        await s.open();
+        expect(s.threaded).toBe(mayUseRealtime(1));
+        if (s.threaded)
+          expect(schedOf(s.readerScheduling!.tid)).toEqual({rtPriority: 1, policy: 1});
+        // Real-time priority 0 means normal priority: then the main thread reads a large buffer.
+        const normal = makeSource({}, {readerRtPriority: 0});
+        await normal.open();
+        expect(normal.threaded).toBe(false);
+      },
+    );
   });
 
   it('counts loss exactly: received + Δoverrun = written, stored counts sum to the overrun', async () => {
