@@ -48,6 +48,7 @@ describeKernel('ReadSource on the live kernel', () => {
     }
     await writers;
     expect(metas).toBe(0);
+    expect(c.notices.filter((n) => n.kind === 'error')).toEqual([]);
     expect(badSlice).toBe(0);
     expect(c.decodeErrors).toBe(0);
     cpus.forEach((cpu, w) => {

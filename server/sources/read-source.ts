@@ -139,7 +139,7 @@ export class ReadSource extends KernelSourceBase implements TraceSource {
       }
     }
     this.nextCpu = (this.nextCpu + 1) % Math.max(1, n);
-    s.noteRead(newBytes, Math.max(0, ...perCpu));
+    s.noteRead(newBytes, Math.max(0, ...perCpu), batch.notices);
     return batch;
   }
 

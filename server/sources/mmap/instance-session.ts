@@ -10,6 +10,7 @@ import {readInstanceMetadata} from '../../tracefs/metadata.ts';
 import {installCleanupHandlers, registerCleanup, unregisterCleanup} from '../../tracefs/cleanup.ts';
 import {FdPoller} from '../../kernel/fd-poller.ts';
 import {WaitPacer, type PacerOptions} from './wait-pacer.ts';
+import {SpinGuard} from './spin-guard.ts';
 import {instanceControlActions, runInstanceControl} from '../instance-control.ts';
 import type {
   SourceControlRequest,
@@ -198,10 +199,18 @@ export class InstanceSession {
   }
 
   /** A read delivered `newBytes`, `busiestCpuBytes` of them from one CPU (default: all). */
-  noteRead(newBytes: number, busiestCpuBytes = newBytes): void {
+  noteRead(newBytes: number, busiestCpuBytes = newBytes, notices?: SourceNotice[]): void {
     this.pacer?.noteRead(newBytes, performance.now(), busiestCpuBytes);
     this.signalledSinceRead = false;
+    this.spinPauseMs = this.spin.note(this.promisedData, newBytes > 0, notices);
+    this.promisedData = false;
   }
+
+  /** The last wait() ended because poll() or the reader page said there was data. */
+  private promisedData = false;
+  /** Reads that found nothing after such a promise, in a row, make the next wait() pause. */
+  private readonly spin = new SpinGuard('kernel reader');
+  private spinPauseMs = 0;
 
   /** A wait() said "data" and no read() followed yet: the next wait must not return at once. */
   private signalledSinceRead = false;
@@ -230,6 +239,11 @@ export class InstanceSession {
       this.signalledSinceRead = true;
       return;
     }
+    if (this.spinPauseMs > 0) {
+      await sleep(Math.min(this.spinPauseMs, timeoutMs), signal);
+      this.spinPauseMs = 0;
+      if (signal?.aborted || Date.now() >= deadline) return;
+    }
     const gap = this.pacer?.remainingMs(performance.now()) ?? 0;
     if (gap > 0) {
       await sleep(Math.min(gap, timeoutMs), signal);
@@ -237,6 +251,7 @@ export class InstanceSession {
     }
     if (fresh()) {
       this.signalledSinceRead = true;
+      this.promisedData = true;
       return;
     }
     const poller = this.poller;
@@ -252,6 +267,7 @@ export class InstanceSession {
       }
       const r = await polling;
       if (r.ready) this.signalledSinceRead = true;
+      this.promisedData = r.ready;
     } catch (e) {
       // The threadpool call itself failed (koffi queue full…): degrade to a short timer, and
       // never let wait() reject or return at once in a loop.

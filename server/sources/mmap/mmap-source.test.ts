@@ -1,6 +1,6 @@
 import {execFileSync} from 'node:child_process';
 import {existsSync, readFileSync, readdirSync, rmdirSync, writeFileSync} from 'node:fs';
-import {afterEach, expect, it} from 'vitest';
+import {afterEach, expect, it, vi} from 'vitest';
 import {
   TRACEFS,
   describeKernel,
@@ -8,6 +8,7 @@ import {
   subbufSizeRequirement,
 } from '../../testing/kernel-gate.ts';
 import {MmapSource} from './mmap-source.ts';
+import {CpuReader} from './cpu-reader.ts';
 import {mayUseRealtime} from '../../kernel/realtime.ts';
 import type {KernelSourceExtras} from './instance-session.ts';
 import type {SourceOptions} from '../source.ts';
@@ -298,6 +299,35 @@ describeKernel('MmapSource on the live kernel', () => {
         expect(normal.threaded).toBe(false);
       },
     );
+  });
+
+  it('inline: reads that were promised data but found none make wait() pause, said once', async () => {
+    const s = makeSource({}, {readerThread: false});
+    await s.open();
+    // The reader page always "has" records, and nothing is ever written: each wait() is promised
+    // data that the read does not find (as a poll() that keeps reporting POLLERR would).
+    const spy = vi.spyOn(CpuReader.prototype, 'hasPendingOnReaderPage').mockReturnValue(true);
+    try {
+      const waited: number[] = [];
+      const errors: string[] = [];
+      for (let i = 0; i < 8; i++) {
+        const t0 = performance.now();
+        await s.wait(1000);
+        waited.push(performance.now() - t0);
+        errors.push(
+          ...s
+            .read(64)
+            .notices.filter((n) => n.kind === 'error')
+            .map((n) => n.message),
+        );
+      }
+      expect(waited.slice(0, 4).every((ms) => ms < 9)).toBe(true); // four rounds at once...
+      expect(waited.slice(4).every((ms) => ms >= 9)).toBe(true); // ...then a 10 ms pause each
+      expect(errors).toHaveLength(1);
+      expect(errors[0]).toMatch(/said data was ready 4 times in a row but reading found none/);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('counts loss exactly: received + Δoverrun = written, stored counts sum to the overrun', async () => {

@@ -189,8 +189,8 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
     const round = drainRound(this.readers, maxSlices, this.nextCpu);
     this.nextCpu = (this.nextCpu + 1) % Math.max(1, this.readers.length);
     this.moreQueued = round.moreQueued;
-    s.noteRead(round.sink.newBytes, round.busiestBytes);
     const {sink} = round;
+    s.noteRead(sink.newBytes, round.busiestBytes, sink.notices);
     return {
       slices: sink.slices,
       metas: sink.metas,

@@ -151,7 +151,7 @@ function loop(
   /** The EPOCH at which 'pending' was last posted (-1: never). */
   let toldPending = -1;
   let moreQueued = false;
-  const spin = new SpinGuard();
+  const spin = new SpinGuard('mmap reader thread');
   while (Atomics.load(ctl, STOP) === 0) {
     const epoch = Atomics.load(ctl, EPOCH);
     const ahead = (handed - Atomics.load(ctl, TAKEN)) | 0; // int32 counters, wrapping alike
@@ -183,16 +183,9 @@ function loop(
     nextCpu = (nextCpu + 1) % Math.max(1, readers.length);
     moreQueued = round.moreQueued;
     const {sink} = round;
-    const pause = spin.note(expected, sink.slices.length > 0 || sink.newBytes > 0);
-    if (pause > 0) {
-      if (spin.pauses === 1) {
-        sink.notices.push({
-          kind: 'error',
-          message: `mmap reader thread: poll() kept saying data was ready that GET_READER did not deliver (${spin.limit} rounds in a row); pausing ${spin.pauseMs} ms between such rounds`,
-        });
-      }
-      Atomics.wait(ctl, STOP, 0, pause);
-    }
+    const found = sink.slices.length > 0 || sink.newBytes > 0;
+    const pause = spin.note(expected, found, sink.notices);
+    if (pause > 0) Atomics.wait(ctl, STOP, 0, pause);
     pacer.noteRead(sink.newBytes, performance.now(), round.busiestBytes);
     // A failing ioctl fails again at once: say so at most ten times a second.
     if (sink.notices.some((n) => n.kind === 'error')) Atomics.wait(ctl, STOP, 0, ERROR_BACKOFF_MS);
