@@ -50,9 +50,9 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
    * thread is doing: at 500k events/s with the default buffers, write → decoded p99 was 12-39 ms
    * (median 15) against 18-68 ms (median 40) reading on the main thread, twelve alternating
    * runs, at no more server CPU (median 0.42 vs 0.50 s per M events); at 10k-100k/s it cost
-   * 3-31 % more server CPU (at most ~4 % of a core) for the same latency (issue #6). At normal priority
-   * it was in between (p99 25-46 ms) and cost ~20 % more CPU, so without real-time priority only
-   * small buffers (THREAD_BELOW_KB), which a main-thread stall can overrun, get it.
+   * 3-31 % more server CPU (at most ~4 % of a core) for the same latency (issue #6). At normal
+   * priority it was in between (p99 25-46 ms) and cost ~20 % more CPU, so without real-time
+   * priority only small buffers (THREAD_BELOW_KB), which a main-thread stall can overrun, get it.
    */
   private wantsThread(): boolean {
     if (this.extras.readerThread !== undefined) return this.extras.readerThread;
