@@ -1,5 +1,5 @@
 import {expose, proxy, wrap, type Remote} from 'comlink';
-import {afterEach, describe, expect, it} from 'vitest';
+import {afterEach, describe, expect, it, vi} from 'vitest';
 import {createWorkerApi, type Notification, type WorkerApi} from './api.ts';
 import {captureMetadata, capturePages} from './testing/capture-pages.ts';
 
@@ -86,6 +86,34 @@ describe('worker API over a MessageChannel', () => {
     expect(data.length).toBeLessThan(10); // 100 pages, 11 changes: coalesced
     const last = data[data.length - 1];
     expect(last.kind === 'data' && last.version).toBe((await remote.summary()).version);
+  });
+
+  it("pushes a followed view's columns with its edges, the next after followDone", async () => {
+    const {remote} = boundary();
+    const got: Notification[] = [];
+    const id = await remote.subscribe(proxy((n: Notification) => void got.push(n)));
+    await remote.loadMetadata(captureMetadata());
+    await remote.feedPages(pages.slice(0, 50));
+    const view = {cpus: [0, 1], beforeNs: 50e6, afterNs: 5e6, cols: 300};
+    await remote.follow(id, view);
+    const followed = () => got.flatMap((n) => (n.kind === 'edge' && n.timeline ? [n] : []));
+    await vi.waitFor(() => expect(followed()).toHaveLength(1));
+    const e = followed()[0];
+    const query = {startNs: e.endNs - 50e6, endNs: e.endNs + 5e6, widthPx: 300, cpus: [0, 1]};
+    expect(e.timeline!.query).toEqual(query);
+    // The same columns a question for that range gets.
+    const asked = (await remote.timeline(query)).data;
+    expect(e.timeline!.lod.tracks.map((t) => Array.from(t.events.tsNs))).toEqual(
+      asked.tracks.map((t) => Array.from(t.events.tsNs)),
+    );
+    expect(asked.tracks[0].events.length).toBeGreaterThan(0);
+    // New data: no second followed edge until the first is handed back.
+    await remote.feedPages(pages.slice(50, 100));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(followed()).toHaveLength(1);
+    await remote.followDone(id);
+    await vi.waitFor(() => expect(followed()).toHaveLength(2));
+    expect(followed()[1].endNs).toBeGreaterThan(e.endNs);
   });
 
   it('connect without a WebSocket says so', async () => {

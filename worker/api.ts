@@ -19,7 +19,7 @@ import type {EventRef} from './event-ref.ts';
 import {LiveFeed} from './live-feed.ts';
 import type {CpuLoss} from './loss.ts';
 import type {CpuStats} from './meta-stats.ts';
-import {Notifier, type Listener, type TimerApi} from './notifier.ts';
+import {Notifier, type FollowView, type Listener, type TimerApi} from './notifier.ts';
 import type {DecodedPage} from './page-sink.ts';
 import type {SchedData} from './sched-view.ts';
 import {
@@ -54,7 +54,7 @@ export interface ConnectionInfo {
   loss: CpuLoss[];
   decodeErrors: number;
 }
-export type {Notification, ConnectionStateName} from './notifier.ts';
+export type {Notification, ConnectionStateName, FollowView} from './notifier.ts';
 
 /** An answer and the data version it was computed from. */
 export interface Answer<T> {
@@ -100,6 +100,12 @@ export function createWorkerApi(deps: ApiDeps = {}) {
     deps.notifyIntervalMs,
     deps.timers,
     () => windowEdge(session),
+    undefined,
+    {
+      answer: (q) => session.timeline(q),
+      // A buffer listed twice makes postMessage throw (DataCloneError): list each once.
+      transfer: (n, lod) => transfer(n, [...new Set(lodTransferables(lod))]),
+    },
   );
   session.onChange = () => notifier.data();
   let feed: LiveFeed | undefined;
@@ -221,6 +227,20 @@ export function createWorkerApi(deps: ApiDeps = {}) {
 
     unsubscribe(id: number): void {
       notifier.unsubscribe(id);
+    },
+
+    /**
+     * The subscriber `id` follows `view` (null: no longer): each 'edge' it gets then carries
+     * the view's timeline columns at that edge (notifier.ts), the next one only after
+     * `followDone(id)`.
+     */
+    follow(id: number, view: FollowView | null): void {
+      notifier.follow(id, view);
+    },
+
+    /** The subscriber used or dropped the columns of its last 'edge'. */
+    followDone(id: number): void {
+      notifier.followDone(id);
     },
   };
 }

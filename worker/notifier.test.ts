@@ -1,6 +1,14 @@
 import {describe, expect, it} from 'vitest';
 import type {HelloInfo} from '../core/protocol.ts';
-import {Notifier, type Notification, type TimerApi} from './notifier.ts';
+import {
+  FOLLOW_ACK_TIMEOUT_MS,
+  FOLLOW_IN_FLIGHT,
+  Notifier,
+  type FollowDeps,
+  type Notification,
+  type TimerApi,
+} from './notifier.ts';
+import type {TimelineLod, TimelineQuery} from './timeline-lod.ts';
 
 const HELLO: HelloInfo = {
   protocol: 1,
@@ -130,5 +138,103 @@ describe('Notifier', () => {
     n.data();
     advance(300);
     expect(got.map((x) => x.kind)).toEqual(['data']);
+  });
+
+  describe('followed views', () => {
+    /** A notifier whose followed columns are a stand-in LOD naming the query it answers. */
+    function followRig() {
+      const {timers, advance} = manualTimers();
+      let range: {startNs: number; endNs: number} | null = {startNs: 0, endNs: 1000};
+      const asked: TimelineQuery[] = [];
+      const transferred: TimelineLod[] = [];
+      const deps: FollowDeps = {
+        answer: (q) => {
+          asked.push(q);
+          return {...q, typeNames: [], tracks: [], comms: new Map()} as TimelineLod;
+        },
+        transfer: (n, lod) => (transferred.push(lod), n),
+      };
+      const n = new Notifier(
+        () => 3,
+        250,
+        timers,
+        () => range,
+        8,
+        deps,
+      );
+      const moveTo = (endNs: number) => {
+        range = {startNs: 0, endNs};
+        n.data();
+      };
+      const edgesOf = (got: Notification[]) => got.flatMap((x) => (x.kind === 'edge' ? [x] : []));
+      return {n, advance, moveTo, asked, transferred, edgesOf};
+    }
+    const VIEW = {cpus: [0, 1], beforeNs: 550, afterNs: 50, cols: 960};
+
+    it("sends the followed view's columns with the edge, to the listener that follows", () => {
+      const {n, advance, moveTo, asked, transferred, edgesOf} = followRig();
+      const follower: Notification[] = [];
+      const other: Notification[] = [];
+      const id = n.subscribe((x) => void follower.push(x));
+      n.subscribe((x) => void other.push(x));
+      moveTo(1000);
+      advance(0);
+      expect(edgesOf(follower).map((e) => e.timeline)).toEqual([undefined]);
+      n.follow(id, VIEW); // due at once, although the end did not move
+      advance(0);
+      const e = edgesOf(follower)[1];
+      const query = {startNs: 450, endNs: 1050, widthPx: 960, cpus: [0, 1]};
+      expect(e).toMatchObject({endNs: 1000, timeline: {query}});
+      expect(e.timeline!.lod).toMatchObject(query);
+      expect(asked).toEqual([query]); // computed once, for the follower only
+      expect(transferred).toEqual([e.timeline!.lod]); // handed over by transfer
+      expect(edgesOf(other).every((x) => x.timeline === undefined)).toBe(true);
+    });
+
+    it(`keeps ${FOLLOW_IN_FLIGHT} followed edge in flight: the next goes on followDone`, () => {
+      const {n, advance, moveTo, edgesOf} = followRig();
+      const follower: Notification[] = [];
+      const other: Notification[] = [];
+      const id = n.subscribe((x) => void follower.push(x));
+      n.subscribe((x) => void other.push(x));
+      n.follow(id, VIEW);
+      advance(0);
+      expect(edgesOf(follower).length).toBe(1);
+      for (let t = 0; t < 100; t += 10) {
+        moveTo(2000 + t);
+        advance(10);
+      }
+      // The other listener slid along; the follower waits for its answer to be used.
+      expect(edgesOf(other).length).toBeGreaterThan(5);
+      expect(edgesOf(follower).length).toBe(FOLLOW_IN_FLIGHT);
+      n.followDone(id);
+      advance(0);
+      const last = edgesOf(follower).at(-1)!;
+      expect(last.endNs).toBe(2090); // the newest end, at once
+      expect(last.timeline?.query.startNs).toBe(2090 - 550);
+      // Nothing new since: done again sends nothing.
+      n.followDone(id);
+      advance(50);
+      expect(edgesOf(follower).at(-1)).toBe(last);
+    });
+
+    it('does not wait for an acknowledgement forever, and stops on follow(null)', () => {
+      const {n, advance, moveTo, edgesOf} = followRig();
+      const got: Notification[] = [];
+      const id = n.subscribe((x) => void got.push(x));
+      n.follow(id, VIEW);
+      advance(0);
+      moveTo(3000);
+      advance(FOLLOW_ACK_TIMEOUT_MS - 1);
+      expect(edgesOf(got).length).toBe(FOLLOW_IN_FLIGHT);
+      moveTo(3001);
+      advance(10); // never acknowledged: after the timeout the edge goes anyway
+      expect(edgesOf(got).at(-1)).toMatchObject({endNs: 3001, timeline: {}});
+      n.follow(id, null);
+      moveTo(3002);
+      advance(10);
+      expect(edgesOf(got).at(-1)).toMatchObject({endNs: 3002});
+      expect(edgesOf(got).at(-1)!.timeline).toBeUndefined();
+    });
   });
 });

@@ -9,8 +9,18 @@
  * followed view slides on it (app/data/live-edge.ts) instead of asking for the range every
  * 50 ms and waiting for the answer (`npm run bench painted` light, same machine and hour:
  * p50 ~45 → ~18 ms, p99 ~70–150 → ~33–45 ms).
+ *
+ * Followed timelines ride along. A listener that said which view it follows (`follow`: the
+ * CPUs, how far before and after the newest timestamp, how many columns) gets that view's
+ * timeline columns inside each 'edge', computed here when the edge is sent, instead of asking
+ * for them after the slide: the question waited in this worker's queue behind the data it was
+ * ingesting, and the answer again in the page's (`npm run bench painted`, heavy load). One
+ * such edge is in flight per listener: the next waits until the page says it used or dropped
+ * the last (`followDone`), so a page that draws slowly is never sent columns it would throw
+ * away; FOLLOW_ACK_TIMEOUT_MS guards against a page that never says so.
  */
 import type {HelloInfo, NoticeFrame} from '../core/protocol.ts';
+import type {TimelineLod, TimelineQuery} from './timeline-lod.ts';
 
 export type ConnectionStateName = 'connecting' | 'open' | 'reconnecting' | 'closed' | 'error';
 
@@ -22,7 +32,15 @@ export type Notification =
    * `sentMs`: wall time of the push (timeOrigin + now, ms), so `bench painted` can tell the
    * worker's delay from the main thread's queue.
    */
-  | {kind: 'edge'; version: number; startNs: number; endNs: number; sentMs: number}
+  | {
+      kind: 'edge';
+      version: number;
+      startNs: number;
+      endNs: number;
+      sentMs: number;
+      /** The followed view's columns at this edge, for the listener that follows (`follow`). */
+      timeline?: {query: TimelineQuery; lod: TimelineLod};
+    }
   | {kind: 'connection'; state: ConnectionStateName; detail: string}
   /** The server's HELLO arrived; `sameSession`: a reconnect to the same server session. */
   | {kind: 'hello'; hello: HelloInfo; sameSession: boolean}
@@ -48,6 +66,41 @@ export const DEFAULT_EDGE_INTERVAL_MS = 8;
 /** Oldest and newest timestamp in the window, or null when it is empty. */
 export type EdgeRange = () => {startNs: number; endNs: number} | null;
 
+/**
+ * The view a listener follows: for an edge at `endNs`, the columns of `cpus` over
+ * [endNs − beforeNs, endNs + afterNs] at `cols` columns (the query the page would ask).
+ */
+export interface FollowView {
+  cpus: number[];
+  beforeNs: number;
+  afterNs: number;
+  cols: number;
+}
+
+/** How a followed view's columns are computed and handed over (api.ts: by transfer). */
+export interface FollowDeps {
+  answer(q: TimelineQuery): TimelineLod;
+  /** Wrap a notification so its column buffers are transferred, not copied. */
+  transfer(n: Notification, lod: TimelineLod): Notification;
+}
+
+/**
+ * A followed edge not acknowledged after this long no longer holds back the next one (a page
+ * that dropped the message, or a listener that never acknowledges).
+ */
+export const FOLLOW_ACK_TIMEOUT_MS = 1000;
+export const FOLLOW_IN_FLIGHT = 1;
+
+interface ListenerState {
+  cb: Listener;
+  follow: FollowView | null;
+  /** Followed edges sent and not yet acknowledged, and when the last of them went. */
+  outstanding: number;
+  lastFollowMs: number;
+  /** The newest end this listener was sent. */
+  lastEndNs: number;
+}
+
 const realTimers: TimerApi = {
   now: () => performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
@@ -55,15 +108,15 @@ const realTimers: TimerApi = {
 };
 
 export class Notifier {
-  private listeners = new Map<number, Listener>();
+  private listeners = new Map<number, ListenerState>();
   private nextId = 1;
   private pendingData = false;
   private pendingStats = false;
   private timer: unknown;
   private lastFlushMs = -Infinity;
   private edgeTimer: unknown;
+  private edgeTimerAtMs = Infinity;
   private lastEdgeMs = -Infinity;
-  private lastEdgeEndNs = NaN;
 
   constructor(
     private readonly version: () => number,
@@ -72,12 +125,36 @@ export class Notifier {
     /** Without it no 'edge' is sent. */
     private readonly edgeRange?: EdgeRange,
     private readonly edgeIntervalMs = DEFAULT_EDGE_INTERVAL_MS,
+    /** Without it `follow` is ignored and edges carry no columns. */
+    private readonly followDeps?: FollowDeps,
   ) {}
 
   subscribe(cb: Listener): number {
     const id = this.nextId++;
-    this.listeners.set(id, cb);
+    this.listeners.set(id, {cb, follow: null, outstanding: 0, lastFollowMs: NaN, lastEndNs: NaN});
     return id;
+  }
+
+  /**
+   * Listener `id` follows `view` (null: stops following). Its next edge, sent at once when
+   * there is data, carries the view's columns.
+   */
+  follow(id: number, view: FollowView | null): void {
+    const l = this.listeners.get(id);
+    if (!l || !this.followDeps) return;
+    l.follow = view;
+    l.outstanding = 0;
+    l.lastEndNs = NaN; // the view changed: its columns are due even if the end did not move
+    this.edgeSoon(this.timers.now());
+  }
+
+  /** Listener `id` used (or dropped) the last followed edge: the next may go. */
+  followDone(id: number): void {
+    const l = this.listeners.get(id);
+    if (!l) return;
+    l.outstanding = Math.max(0, l.outstanding - 1);
+    // Paced by these acknowledgements (and its own interval), not by other listeners' edges.
+    this.edgeSoon(l.lastFollowMs + this.edgeIntervalMs);
   }
 
   unsubscribe(id: number): void {
@@ -116,19 +193,66 @@ export class Notifier {
   }
 
   private scheduleEdge(): void {
-    if (!this.edgeRange || this.edgeTimer !== undefined || this.listeners.size === 0) return;
-    const wait = Math.max(0, this.lastEdgeMs + this.edgeIntervalMs - this.timers.now());
-    this.edgeTimer = this.timers.setTimeout(() => this.flushEdge(), wait);
+    this.edgeSoon(this.lastEdgeMs + this.edgeIntervalMs);
+  }
+
+  /** Flush edges at `atMs` (or now, if that has passed) when there is anything to send to. */
+  private edgeSoon(atMs: number): void {
+    if (!this.edgeRange || this.listeners.size === 0) return;
+    const now = this.timers.now();
+    this.armEdge(Math.max(now, atMs), now);
+  }
+
+  /** Flush edges at `atMs`, unless a flush is already due by then. */
+  private armEdge(atMs: number, now: number): void {
+    if (this.edgeTimer !== undefined) {
+      if (this.edgeTimerAtMs <= atMs) return;
+      this.timers.clearTimeout(this.edgeTimer);
+    }
+    this.edgeTimerAtMs = atMs;
+    this.edgeTimer = this.timers.setTimeout(() => this.flushEdge(), atMs - now);
   }
 
   private flushEdge(): void {
     this.edgeTimer = undefined;
+    this.edgeTimerAtMs = Infinity;
     const r = this.edgeRange?.();
-    if (!r || r.endNs === this.lastEdgeEndNs) return; // not a new end: nothing to slide to
-    this.lastEdgeMs = this.timers.now();
-    this.lastEdgeEndNs = r.endNs;
-    const sentMs = performance.timeOrigin + performance.now();
-    this.send({kind: 'edge', version: this.version(), startNs: r.startNs, endNs: r.endNs, sentMs});
+    if (!r) return;
+    const now = this.timers.now();
+    let sent = false;
+    let retryAtMs = Infinity;
+    for (const [id, l] of this.listeners) {
+      if (r.endNs === l.lastEndNs) continue; // not a new end: nothing to slide to
+      const f = this.followDeps && l.follow;
+      if (f && l.outstanding >= FOLLOW_IN_FLIGHT) {
+        const giveUpMs = l.lastFollowMs + FOLLOW_ACK_TIMEOUT_MS;
+        if (now < giveUpMs) {
+          retryAtMs = Math.min(retryAtMs, giveUpMs); // unless followDone comes first
+          continue;
+        }
+        l.outstanding = 0;
+      }
+      sent = true;
+      l.lastEndNs = r.endNs;
+      const sentMs = performance.timeOrigin + performance.now();
+      const edge = {kind: 'edge', version: this.version(), ...r, sentMs} as const;
+      if (!f) {
+        this.deliver(id, l, edge);
+        continue;
+      }
+      const query = {
+        startNs: r.endNs - f.beforeNs,
+        endNs: r.endNs + f.afterNs,
+        widthPx: f.cols,
+        cpus: f.cpus,
+      };
+      const lod = this.followDeps!.answer(query);
+      l.outstanding++;
+      l.lastFollowMs = now;
+      this.deliver(id, l, this.followDeps!.transfer({...edge, timeline: {query, lod}}, lod));
+    }
+    if (sent) this.lastEdgeMs = now;
+    if (retryAtMs < Infinity) this.armEdge(retryAtMs, now);
   }
 
   private flush(): void {
@@ -141,14 +265,16 @@ export class Notifier {
   }
 
   private send(n: Notification): void {
-    for (const [id, cb] of this.listeners) {
-      try {
-        const r = cb(n);
-        // A comlink proxy returns a promise; a closed port rejects it: drop that listener.
-        if (r instanceof Promise) r.catch(() => this.listeners.delete(id));
-      } catch {
-        this.listeners.delete(id);
-      }
+    for (const [id, l] of this.listeners) this.deliver(id, l, n);
+  }
+
+  private deliver(id: number, l: ListenerState, n: Notification): void {
+    try {
+      const r = l.cb(n);
+      // A comlink proxy returns a promise; a closed port rejects it: drop that listener.
+      if (r instanceof Promise) r.catch(() => this.listeners.delete(id));
+    } catch {
+      this.listeners.delete(id);
     }
   }
 

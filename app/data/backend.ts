@@ -15,10 +15,38 @@ export type BackendNotice =
    * The newest data moved (about once a frame while data flows): the window's new range.
    * `sentMs`: when the backend sent it (wall ms), where it knows (paint-probe.ts).
    */
-  | {kind: 'edge'; range: Viewport; sentMs?: number}
+  | {kind: 'edge'; range: Viewport; sentMs?: number; timelines?: PushedTimelines}
   | {kind: 'closed'; problem: Problem}
   /** `notice`/`message`: the server's NOTICE kind (tracing-off, control-ok, …) and raw message. */
   | {kind: 'notice'; text: string; notice?: string; message?: string};
+
+/**
+ * The followed view's shape (timeline-cache.ts): for an edge at E, the columns of `cpus` over
+ * [E − beforeNs, E + afterNs] at `cols` columns. A backend told it (`follow`) sends them with
+ * each 'edge'.
+ */
+export interface FollowView {
+  cpus: number[];
+  beforeNs: number;
+  afterNs: number;
+  cols: number;
+}
+
+/** Timeline columns that came with an 'edge' for the followed view. */
+export interface PushedTimelines {
+  /** The range and detail they answer, and the edge (newest timestamp) they were made at. */
+  range: Viewport;
+  cols: number;
+  edgeNs: number;
+  dataVersion: number;
+  cpus: number[];
+  tracks: TimelineTrack[];
+  /**
+   * Call once the columns were used or dropped: the backend sends the next followed columns
+   * only then (one set in flight, so a page that draws slowly is not sent columns to discard).
+   */
+  done(): void;
+}
 
 /** What a control button sends: an action the server lists in HELLO, with its arguments. */
 export interface ControlCommand {
@@ -116,6 +144,11 @@ export interface DashboardBackend {
    * cache gathers the CPUs asking for one range in a task into one call (timeline-cache.ts).
    */
   timelines?(cpus: number[], range: Viewport, widthPx: number): Promise<TimelineTrack[]>;
+  /**
+   * Optional: the view the timelines follow (null: none). The backend then sends that view's
+   * columns with each 'edge' (`timelines`), so a slide needs no question.
+   */
+  follow?(view: FollowView | null): void;
   events(query: EventQuery): Promise<EventPage>;
   /** Index of the event (within the matching events) at or after `tsNs`; for scroll-to. */
   eventIndexAt(filters: EventFilters, tsNs: number): Promise<number>;

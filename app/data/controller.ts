@@ -38,6 +38,7 @@ export class DashboardController {
     }
     s.setConnecting();
     this.edge = new LiveEdge(this.store, this.backend.edge?.bind(this.backend));
+    this.edge.onTimelines = (t) => this.cache.accept(t);
     try {
       this.unsubscribe = await this.backend.subscribe((n) => {
         const st = this.store.getState();
@@ -57,7 +58,7 @@ export class DashboardController {
             break;
           case 'edge':
             if (edgeProbe) noteEdge(edgeProbe, n.range, n.sentMs); // bench only (paint-probe.ts)
-            this.edge?.push(n.range);
+            this.edge?.push(n.range, n.timelines);
             break;
           case 'closed':
             st.setClosed(n.problem);

@@ -1,6 +1,7 @@
 import {describe, expect, it} from 'vitest';
 import type {Viewport} from '../model/types.ts';
 import {createAppStore} from '../store.ts';
+import type {PushedTimelines} from './backend.ts';
 import {LiveEdge, QUIET_ASKS} from './live-edge.ts';
 
 /** Frames run by hand; edge answers come from a list (then the last one repeats). */
@@ -166,6 +167,42 @@ describe('LiveEdge', () => {
       un();
       pushEvery(16, 200); // smooth again
       expect(edge.currentPushMs).toBe(0);
+    });
+
+    it("hands a push's columns to the cache right before its slide, and back once used or not", () => {
+      const {store, edge, advance} = pushRig();
+      const log: string[] = [];
+      edge.onTimelines = (t) =>
+        log.push(`cache ${t.edgeNs} at view end ${store.getState().viewport.endNs}`);
+      const pushed = (endNs: number): PushedTimelines => ({
+        range: {startNs: endNs - 2.2e9, endNs: endNs + 0.2e9},
+        cols: 240,
+        edgeNs: endNs,
+        dataVersion: 1,
+        cpus: [0],
+        tracks: [],
+        done: () => log.push(`done ${endNs}`),
+      });
+      store.getState().setViewport({startNs: 0, endNs: 1e9}); // not following
+      edge.push({startNs: 0, endNs: 2e9}, pushed(2e9));
+      expect(log).toEqual(['done 2000000000']); // dropped, and said so
+      log.length = 0;
+      store.getState().setFollowLive(true);
+      edge.push({startNs: 0, endNs: 3e9}, pushed(3e9));
+      expect(log).toEqual(['cache 3000000000 at view end 1000000000', 'done 3000000000']);
+      expect(store.getState().viewport.endNs).toBe(3e9);
+      // While slides are spaced out, a newer push replaces a waiting one: the older is handed back.
+      edge.currentPushMs = 100;
+      log.length = 0;
+      edge.push({startNs: 0, endNs: 4e9}, pushed(4e9));
+      edge.push({startNs: 0, endNs: 5e9}, pushed(5e9));
+      expect(log).toEqual(['done 4000000000']);
+      advance(100);
+      expect(log).toEqual([
+        'done 4000000000',
+        'cache 5000000000 at view end 3000000000',
+        'done 5000000000',
+      ]);
     });
   });
 });

@@ -4,9 +4,11 @@
  * as soon as the worker has it: no question, no poll interval. Slides are spaced at least
  * `currentPushMs` apart; that starts at 0 (the worker's throttle rules) and grows 1.5× up to
  * MAX_INTERVAL_MS while the frame after a slide comes late (dropped frames), shrinking back
- * while frames are on time. A slide costs one timeline query for all CPUs (timeline-cache.ts)
- * and at most one repaint per canvas (TimelineCanvas keeps its last frame until the new
- * columns arrive). Without pushes (a backend with only `edge()`), the polling below is the
+ * while frames are on time. A push from a backend that was told the followed view carries its
+ * columns at that edge, which go to the timeline cache right before the slide (`onTimelines`),
+ * so the slide asks nothing; otherwise a slide costs one timeline query for all CPUs
+ * (timeline-cache.ts). Either way at most one repaint per canvas (TimelineCanvas keeps its
+ * last frame until the new columns arrive). Without pushes (a backend with only `edge()`), the polling below is the
  * fallback; with them it only asks once when follow is switched back on.
  *
  * Polling: follow mode at up to 20 frames a second. The worker pushes 'data' at most 4 times a second
@@ -23,6 +25,7 @@
  */
 import type {Viewport} from '../model/types.ts';
 import type {AppStore} from '../store.ts';
+import type {PushedTimelines} from './backend.ts';
 
 export type NextFrame = (cb: () => void) => unknown;
 
@@ -67,7 +70,7 @@ export class LiveEdge {
   private armed = false;
   /** The backend pushes 'edge': the poll loop stays off (one question when follow resumes). */
   private pushMode = false;
-  private pendingPush: Viewport | undefined;
+  private pendingPush: {range: Viewport; timelines?: PushedTimelines} | undefined;
   private pushArmed = false;
   private lastSlideMs = -Infinity;
   private watchingFrame = false;
@@ -84,6 +87,11 @@ export class LiveEdge {
   private unStore: (() => void) | undefined;
   /** Questions asked so far (tests and diagnostics). */
   asked = 0;
+  /**
+   * Where a push's timeline columns go (the timeline cache), right before the slide to its
+   * edge, so the canvases find them there instead of asking.
+   */
+  onTimelines: ((t: PushedTimelines) => void) | undefined;
 
   constructor(
     private readonly store: AppStore,
@@ -100,13 +108,18 @@ export class LiveEdge {
   }
 
   /**
-   * The backend's newest data range (an 'edge' push). Slides the followed view now, or when
-   * the back-off allows (the newest range pending wins).
+   * The backend's newest data range (an 'edge' push), maybe with the followed view's columns
+   * at that edge. Slides the followed view now, or when the back-off allows (the newest range
+   * pending wins). Columns are always handed back (`done`), used or not.
    */
-  push(range: Viewport): void {
+  push(range: Viewport, timelines?: PushedTimelines): void {
     this.pushMode = true;
-    if (!this.owns) return; // not following: the stats poll keeps dataRange current
-    this.pendingPush = range;
+    if (!this.owns) {
+      timelines?.done(); // not following: the stats poll keeps dataRange current
+      return;
+    }
+    this.pendingPush?.timelines?.done();
+    this.pendingPush = {range, timelines};
     if (this.pushArmed) return;
     const waitMs = this.lastSlideMs + this.currentPushMs - this.now();
     if (waitMs <= 0) {
@@ -121,14 +134,19 @@ export class LiveEdge {
   }
 
   private applyPush(): void {
-    const r = this.pendingPush;
+    const p = this.pendingPush;
     this.pendingPush = undefined;
-    if (!r || !this.owns || r.endNs === this.lastEndNs) return;
-    this.lastEndNs = r.endNs;
-    const t0 = this.now();
-    this.lastSlideMs = t0;
-    this.store.getState().setDataRange(r);
-    this.watchFrame(t0);
+    if (!p) return;
+    const r = p.range;
+    if (this.owns && r.endNs !== this.lastEndNs) {
+      this.lastEndNs = r.endNs;
+      const t0 = this.now();
+      this.lastSlideMs = t0;
+      if (p.timelines) this.onTimelines?.(p.timelines);
+      this.store.getState().setDataRange(r);
+      this.watchFrame(t0);
+    }
+    p.timelines?.done();
   }
 
   /** How long after this slide the next frame comes: late frames widen the spacing. */

@@ -1,5 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import type {TimelineTrack, Viewport} from '../model/types.ts';
+import type {FollowView, PushedTimelines} from './backend.ts';
 import {buildTrack} from '../testing/track-builder.ts';
 import {LIVE_REFRESH_MS, TimelineCache} from './timeline-cache.ts';
 
@@ -131,5 +132,63 @@ describe('TimelineCache', () => {
     b.calls[1].resolve(buildTrack({}));
     await flush();
     expect(b.calls).toHaveLength(2); // nothing else was wanted
+  });
+
+  describe('followed views pushed by the backend', () => {
+    function followRig() {
+      const b = deferredBackend();
+      const told: (FollowView | null)[] = [];
+      const cache = new TimelineCache({...b, follow: (v) => void told.push(v)}, () => 0);
+      return {b, told, cache};
+    }
+
+    it('tells the backend the followed view once per change, for every CPU that asks', async () => {
+      const {told, cache} = followRig();
+      const vp = {startNs: 1000, endNs: 2000};
+      cache.ensure(0, vp, 100, 1, true);
+      cache.ensure(1, vp, 100, 1, true);
+      await Promise.resolve();
+      // What `ensure` asks for at a followed slide, relative to the view's end.
+      expect(told).toEqual([{cpus: [0, 1], beforeNs: 1100, afterNs: 100, cols: 240}]);
+      // The view slides with the same span (its end − start wobbles in the last bits): no news.
+      cache.ensure(0, {startNs: 3000, endNs: 4000 + 1e-7}, 100, 1, true);
+      await Promise.resolve();
+      expect(told).toHaveLength(1);
+      cache.ensure(0, {startNs: 0, endNs: 4000}, 100, 1, true); // zoomed out
+      await Promise.resolve();
+      expect(told.at(-1)).toEqual({cpus: [0, 1], beforeNs: 4400, afterNs: 400, cols: 240});
+      cache.ensure(0, {startNs: 0, endNs: 4000}, 100, 1, false); // follow off
+      await Promise.resolve();
+      expect(told.at(-1)).toBeNull();
+    });
+
+    it('serves the slide to a pushed edge from its columns, without asking', () => {
+      const {b, cache} = followRig();
+      let done = 0;
+      const pushed: PushedTimelines = {
+        range: {startNs: 4900, endNs: 6100},
+        cols: 240,
+        edgeNs: 6000,
+        dataVersion: 7,
+        cpus: [0, 1],
+        tracks: [0, 1].map((cpu) => buildTrack({cpu, events: [[5990 + cpu, 0, cpu]]})),
+        done: () => done++,
+      };
+      cache.ensure(0, {startNs: 4000, endNs: 5000}, 100, 7, true); // a question in flight
+      cache.accept(pushed);
+      expect(cache.accepted).toBe(2);
+      const slid = {startNs: 5000, endNs: 6000};
+      for (const cpu of [0, 1]) expect(cache.ensure(cpu, slid, 100, 7, true)).toBe(false);
+      expect(b.calls).toHaveLength(1); // only the question from before the push
+      expect([0, 1].map((cpu) => cache.get(cpu)?.events.tsNs[0])).toEqual([5990, 5991]);
+      // The older question's answer arriving now does not replace the pushed columns.
+      b.calls[0].resolve(buildTrack({cpu: 0, events: [[4500, 0, 9]]}));
+      return flush().then(() => {
+        expect(cache.get(0)?.events.tsNs[0]).toBe(5990);
+        // Past the pushed edge, a followed view asks again.
+        expect(cache.ensure(0, {startNs: 5001, endNs: 6001}, 100, 7, true)).toBe(true);
+        expect(done).toBe(0); // handing the columns back is the caller's (live-edge.ts)
+      });
+    });
   });
 });

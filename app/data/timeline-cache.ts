@@ -7,13 +7,15 @@
  * (Firefox's position-keyed responses). Listeners (the canvases) are told when columns change.
  *
  * A followed view slides about once a frame, and every canvas asks for its CPU in the same store
- * update. With a backend that answers several CPUs at once (`timelines`), those asks are
+ * update. A backend that can push a followed view's columns (`follow`) is told the view's shape
+ * while the timelines follow, and its columns come with each 'edge' (`accept`, from
+ * live-edge.ts), so a slide asks nothing. Otherwise, with a backend that answers several CPUs at once (`timelines`), those asks are
  * gathered until the end of the current task and sent as one query per range: one message
  * each way per slide instead of one per CPU (comlink's postMessage was the page's largest
  * self cost while following 100k events/s), and one listener round per answer.
  */
 import type {TimelineTrack, Viewport} from '../model/types.ts';
-import type {DashboardBackend} from './backend.ts';
+import type {DashboardBackend, FollowView, PushedTimelines} from './backend.ts';
 
 interface Entry {
   track: TimelineTrack;
@@ -38,6 +40,11 @@ const DETAIL = 6; // columns per pixel over the overscanned range: 2 per pixel o
  */
 const FOLLOW_OVERSCAN = 0.1;
 
+/** Columns asked for a followed view `widthPx` wide (same detail per pixel as any view). */
+function followCols(widthPx: number): number {
+  return Math.ceil(widthPx * (DETAIL / (1 + 2 * OVERSCAN)) * (1 + 2 * FOLLOW_OVERSCAN));
+}
+
 export class TimelineCache {
   private readonly entries = new Map<number, Entry>();
   private readonly inflight = new Map<number, {seq: number; key: string}>();
@@ -59,9 +66,16 @@ export class TimelineCache {
   }[] = [];
   /** Fetches issued so far (tests and diagnostics). */
   fetches = 0;
+  /** Pushed answers kept so far (tests and diagnostics). */
+  accepted = 0;
+  /** The followed view: the CPUs that asked while following, the view wanted, the one told. */
+  private readonly followCpus = new Set<number>();
+  private followWant: FollowView | null = null;
+  private followSent: FollowView | null = null;
+  private followQueued = false;
 
   constructor(
-    private readonly backend: Pick<DashboardBackend, 'timeline' | 'timelines'>,
+    private readonly backend: Pick<DashboardBackend, 'timeline' | 'timelines' | 'follow'>,
     private readonly now: () => number = () => performance.now(),
   ) {}
 
@@ -80,6 +94,9 @@ export class TimelineCache {
   }
 
   clear(): void {
+    this.followCpus.clear();
+    this.followWant = null;
+    if (this.followSent) this.backend.follow?.((this.followSent = null));
     this.entries.clear();
     this.inflight.clear();
     this.wanted.clear();
@@ -118,6 +135,7 @@ export class TimelineCache {
     following = false,
   ): boolean {
     if (widthPx <= 0 || !(vp.endNs > vp.startNs)) return false;
+    this.tellFollow(cpu, vp, widthPx, following);
     if (this.covers(cpu, vp, widthPx, dataVersion, following)) return false;
     if (this.inflight.has(cpu)) {
       // Asked again while an answer is on its way (the followed view slid on): ask for this
@@ -129,7 +147,9 @@ export class TimelineCache {
     const span = vp.endNs - vp.startNs;
     const over = following ? FOLLOW_OVERSCAN : OVERSCAN;
     const range = {startNs: vp.startNs - span * over, endNs: vp.endNs + span * over};
-    const cols = Math.ceil(widthPx * (DETAIL / (1 + 2 * OVERSCAN)) * (1 + 2 * over));
+    const cols = following
+      ? followCols(widthPx)
+      : Math.ceil(widthPx * (DETAIL / (1 + 2 * OVERSCAN)) * (1 + 2 * over));
     const seq = ++this.seq;
     this.inflight.set(cpu, {seq, key: ''});
     this.fetches++;
@@ -148,6 +168,65 @@ export class TimelineCache {
       (err: unknown) => this.failed([ask], err),
     );
     return true;
+  }
+
+  /**
+   * Keep the backend's idea of the followed view current: the range and detail `ensure` would
+   * ask for at a following slide, relative to the view's end, for every CPU that asked.
+   */
+  private tellFollow(cpu: number, vp: Viewport, widthPx: number, following: boolean): void {
+    if (!this.backend.follow) return;
+    if (!following) {
+      this.followCpus.clear();
+      this.followWant = null;
+    } else {
+      const span = vp.endNs - vp.startNs;
+      const cols = followCols(widthPx);
+      const was = this.followWant;
+      // The span as the store computes it (end − start) wobbles in its last bits: not a change.
+      const same =
+        was !== null &&
+        was.cols === cols &&
+        this.followCpus.has(cpu) &&
+        Math.abs(was.afterNs - span * FOLLOW_OVERSCAN) <= span * 1e-9;
+      if (same) return;
+      this.followCpus.add(cpu);
+      this.followWant = {
+        cpus: [...this.followCpus].sort((a, b) => a - b),
+        beforeNs: span + span * FOLLOW_OVERSCAN,
+        afterNs: span * FOLLOW_OVERSCAN,
+        cols,
+      };
+    }
+    // Every canvas asks in the same store update: tell the backend once, at the end of the task.
+    if (this.followWant === this.followSent || this.followQueued) return;
+    this.followQueued = true;
+    queueMicrotask(() => {
+      this.followQueued = false;
+      if (this.followWant === this.followSent) return;
+      this.followSent = this.followWant;
+      this.backend.follow?.(this.followSent);
+    });
+  }
+
+  /**
+   * Columns the backend pushed with an 'edge' for the followed view: kept like answers to a
+   * question asked at that edge (newer than any question in flight), so the slide to that edge
+   * finds them here.
+   */
+  accept(p: PushedTimelines): void {
+    p.cpus.forEach((cpu, i) => {
+      const vp = {startNs: p.edgeNs, endNs: p.edgeNs};
+      const ask = {
+        cpu,
+        seq: ++this.seq,
+        range: p.range,
+        cols: p.cols,
+        vp,
+        dataVersion: p.dataVersion,
+      };
+      if (p.tracks[i] && this.store(ask, p.tracks[i])) this.accepted++;
+    });
   }
 
   /** Ask now for the views refused while these CPUs' answers were on their way. */

@@ -27,6 +27,8 @@ import type {
   EventPage,
   EventQuery,
   EventRow,
+  FollowView,
+  PushedTimelines,
   StatsSnapshot,
   TaskSummary,
 } from './backend.ts';
@@ -110,7 +112,12 @@ export class WorkerBackend implements DashboardBackend {
         if (!this.source) void this.describeSource();
         break;
       case 'edge':
-        this.emit({kind: 'edge', range: {startNs: n.startNs, endNs: n.endNs}, sentMs: n.sentMs});
+        this.emit({
+          kind: 'edge',
+          range: {startNs: n.startNs, endNs: n.endNs},
+          sentMs: n.sentMs,
+          timelines: n.timeline && this.pushedTimelines(n.endNs, n.version, n.timeline),
+        });
         break;
       case 'notice':
         this.emit({
@@ -264,6 +271,33 @@ export class WorkerBackend implements DashboardBackend {
         readerFill: subbufSize > 0 && readerRead !== null ? readerRead / subbufSize : 0,
         recentSwaps: this.swaps.recent(cpu),
         lostIds: lostIdsOf(c, this.swaps.lost(cpu)),
+      },
+    };
+  }
+
+  follow(view: FollowView | null): void {
+    void this.ensureSubscribed().then((id) => this.api.follow(id, view));
+  }
+
+  /** Followed columns pushed with an 'edge', in the app's shape; `done` lets the next one go. */
+  private pushedTimelines(
+    edgeNs: number,
+    version: number,
+    t: NonNullable<Extract<Notification, {kind: 'edge'}>['timeline']>,
+  ): PushedTimelines {
+    let acked = false;
+    const cpus = t.query.cpus ?? t.lod.tracks.map((x) => x.cpu);
+    return {
+      range: {startNs: t.query.startNs, endNs: t.query.endNs},
+      cols: t.query.widthPx,
+      edgeNs,
+      dataVersion: version,
+      cpus,
+      tracks: cpus.map((cpu) => this.toTrack(cpu, t.lod)),
+      done: () => {
+        if (acked) return;
+        acked = true;
+        void this.ensureSubscribed().then((id) => this.api.followDone(id));
       },
     };
   }
