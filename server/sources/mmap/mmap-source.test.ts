@@ -294,9 +294,20 @@ describeKernel('MmapSource on the live kernel', () => {
         if (s.threaded)
           expect(schedOf(s.readerScheduling!.tid)).toEqual({rtPriority: 1, policy: 1});
         // Real-time priority 0 means normal priority: then the main thread reads a large buffer.
-        const normal = makeSource({}, {readerRtPriority: 0});
+        const logs: string[] = [];
+        const log = (l: string) => void logs.push(l);
+        const normal = makeSource({log}, {readerRtPriority: 0});
         await normal.open();
         expect(normal.threaded).toBe(false);
+        expect(logs.filter((l) => l.includes('main thread'))).toEqual([
+          expect.stringContaining('(real-time priority 0 was asked for'),
+        ]);
+        // Turned off by the option: the log says so, not that priority was missing.
+        logs.length = 0;
+        await makeSource({log}, {readerThread: false}).open();
+        expect(logs.filter((l) => l.includes('main thread'))).toEqual([
+          'mmap: reading on the main thread (the readerThread option is off)',
+        ]);
       },
     );
   });

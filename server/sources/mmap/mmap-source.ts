@@ -54,13 +54,21 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
    * priority it was in between (p99 25-46 ms) and cost ~20 % more CPU, so without real-time
    * priority only small buffers (THREAD_BELOW_KB), which a main-thread stall can overrun, get it.
    */
-  private wantsThread(): boolean {
-    if (this.extras.readerThread !== undefined) return this.extras.readerThread;
+  /** Read on a thread of its own, or on the main thread and why (said in the log). */
+  private threadChoice(): {thread: boolean; why: string} {
+    const forced = this.extras.readerThread;
+    if (forced !== undefined) return {thread: forced, why: 'the readerThread option is off'};
     const env = process.env.RINGSIDE_READER_THREAD;
-    if (env === '0' || env === '1') return env === '1';
+    if (env === '0' || env === '1') return {thread: env === '1', why: 'RINGSIDE_READER_THREAD=0'};
     const kb = this.options.bufferKb;
-    if (kb !== undefined && kb < THREAD_BELOW_KB) return true;
-    return mayUseRealtime(this.rtPriority());
+    if (kb !== undefined && kb < THREAD_BELOW_KB) return {thread: true, why: ''};
+    return {
+      thread: mayUseRealtime(this.rtPriority()),
+      why:
+        this.rtPriority() === 0
+          ? 'real-time priority 0 was asked for, and a reader thread of its own needs it to pay off; RINGSIDE_READER_THREAD=1 forces it'
+          : 'a reader thread of its own needs real-time priority to pay off: CAP_SYS_NICE or RLIMIT_RTPRIO; RINGSIDE_READER_THREAD=1 forces it',
+    };
   }
 
   /** The reader thread's SCHED_FIFO priority (0: normal); a bad RINGSIDE_READER_RTPRIO is said. */
@@ -83,10 +91,9 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
   }
 
   protected async prepare(): Promise<void> {
-    if (!this.wantsThread()) {
-      this.options.log?.(
-        'mmap: reading on the main thread (a reader thread of its own needs real-time priority to pay off: CAP_SYS_NICE or RLIMIT_RTPRIO; RINGSIDE_READER_THREAD=1 forces it)',
-      );
+    const choice = this.threadChoice();
+    if (!choice.thread) {
+      this.options.log?.(`mmap: reading on the main thread (${choice.why})`);
       return;
     }
     try {
