@@ -89,6 +89,11 @@ export interface FollowDeps {
  * that dropped the message, or a listener that never acknowledges).
  */
 export const FOLLOW_ACK_TIMEOUT_MS = 1000;
+/**
+ * Followed edges per listener sent ahead of its acknowledgements. Two (one computed while the
+ * page draws the other) did worse under heavy load: the worker computed columns the page then
+ * skipped (`npm run bench painted`, session 9 in docs/benchmarks.md).
+ */
 export const FOLLOW_IN_FLIGHT = 1;
 
 interface ListenerState {

@@ -8,8 +8,8 @@
  * columns at that edge, which go to the timeline cache right before the slide (`onTimelines`),
  * so the slide asks nothing; otherwise a slide costs one timeline query for all CPUs
  * (timeline-cache.ts). Either way at most one repaint per canvas (TimelineCanvas keeps its
- * last frame until the new columns arrive). Without pushes (a backend with only `edge()`), the polling below is the
- * fallback; with them it only asks once when follow is switched back on.
+ * last frame until the new columns arrive). Without pushes (a backend with only `edge()`), the
+ * polling below is the fallback; with them it only asks once when follow is switched back on.
  *
  * Polling: follow mode at up to 20 frames a second. The worker pushes 'data' at most 4 times a second
  * and the stats poll runs twice a second; a view that slid only with the poll moved in 0.5 s

@@ -9,10 +9,11 @@
  * A followed view slides about once a frame, and every canvas asks for its CPU in the same store
  * update. A backend that can push a followed view's columns (`follow`) is told the view's shape
  * while the timelines follow, and its columns come with each 'edge' (`accept`, from
- * live-edge.ts), so a slide asks nothing. Otherwise, with a backend that answers several CPUs at once (`timelines`), those asks are
- * gathered until the end of the current task and sent as one query per range: one message
- * each way per slide instead of one per CPU (comlink's postMessage was the page's largest
- * self cost while following 100k events/s), and one listener round per answer.
+ * live-edge.ts), so a slide asks nothing. Otherwise, with a backend that answers several CPUs
+ * at once (`timelines`), those asks are gathered until the end of the current task and sent as
+ * one query per range: one message each way per slide instead of one per CPU (comlink's
+ * postMessage was the page's largest self cost while following 100k events/s), and one
+ * listener round per answer.
  */
 import type {TimelineTrack, Viewport} from '../model/types.ts';
 import type {DashboardBackend, FollowView, PushedTimelines} from './backend.ts';

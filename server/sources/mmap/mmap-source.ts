@@ -62,12 +62,15 @@ export class MmapSource extends KernelSourceBase implements TraceSource {
     if (env === '0' || env === '1') return {thread: env === '1', why: 'RINGSIDE_READER_THREAD=0'};
     const kb = this.options.bufferKb;
     if (kb !== undefined && kb < THREAD_BELOW_KB) return {thread: true, why: ''};
+    const rt = this.rtPriority();
+    const needs = 'a reader thread of its own needs real-time priority to pay off';
+    const force = 'RINGSIDE_READER_THREAD=1 forces it';
     return {
-      thread: mayUseRealtime(this.rtPriority()),
+      thread: mayUseRealtime(rt),
       why:
-        this.rtPriority() === 0
-          ? 'real-time priority 0 was asked for, and a reader thread of its own needs it to pay off; RINGSIDE_READER_THREAD=1 forces it'
-          : 'a reader thread of its own needs real-time priority to pay off: CAP_SYS_NICE or RLIMIT_RTPRIO; RINGSIDE_READER_THREAD=1 forces it',
+        rt === 0
+          ? `real-time priority 0 was asked for, and ${needs}; ${force}`
+          : `${needs}: CAP_SYS_NICE or RLIMIT_RTPRIO; ${force}`,
     };
   }
 
