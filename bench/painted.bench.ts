@@ -20,9 +20,11 @@
  *
  * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0. Percentiles of the probe.
  *
- * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--profile | --trace]
+ * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--profile | --trace | --sched]
  * (--profile: CPU profiles of the page's worker and main thread per load, top self times printed;
- * --trace: a Chromium trace per load, self time by trace event per thread, lib/chrome-trace.ts)
+ * --trace: a Chromium trace per load, self time by trace event per thread, lib/chrome-trace.ts;
+ * --sched: every thread's time running and waiting in the run queue over the load's middle,
+ * lib/sched-split.ts)
  */
 import {execFileSync} from 'node:child_process';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
@@ -31,6 +33,7 @@ import {CdpBrowser, type CdpPage} from './lib/cdp-browser.ts';
 import {ensureBuilt} from '../app/e2e/harness.ts';
 import {startChromeTrace} from './lib/chrome-trace.ts';
 import {installCleanup} from './lib/cleanup.ts';
+import {schedWindow} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {BUILD, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
 import {percentiles, wallMinusMonoNs} from './lib/util.ts';
@@ -273,7 +276,7 @@ async function runLoad(
   load: Load,
   secs: number,
   browser: CdpBrowser,
-  profile: 'profile' | 'trace' | undefined,
+  profile: 'profile' | 'trace' | 'sched' | undefined,
 ): Promise<LoadResult> {
   const startUtc = new Date().toISOString();
   const loadAvg = loadavg();
@@ -307,7 +310,21 @@ async function runLoad(
     );
     const stopProfile = profile === 'profile' ? await startWorkerProfile(page) : undefined;
     const stopTrace = profile === 'trace' ? await startChromeTrace(browser) : undefined;
+    // The window starts once markgen runs and ends before it exits (an exited thread is gone).
+    const sched =
+      profile === 'sched'
+        ? schedWindow(
+            500,
+            secs * 1000 - 300,
+            `${load}: `,
+            new Map([
+              [server.pid, 'server'],
+              [process.pid, 'bench+consumer'],
+            ]),
+          )
+        : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load), secs);
+    if (sched) console.log(await sched);
     await consumer.settle();
     if (stopTrace) console.log(`${load}: Chromium trace, per thread\n${await stopTrace()}`);
     if (stopProfile) {
@@ -406,7 +423,13 @@ export const paintedBench = {
             load,
             secs,
             browser,
-            args.includes('--profile') ? 'profile' : args.includes('--trace') ? 'trace' : undefined,
+            args.includes('--profile')
+              ? 'profile'
+              : args.includes('--trace')
+                ? 'trace'
+                : args.includes('--sched')
+                  ? 'sched'
+                  : undefined,
           ),
         );
     } finally {

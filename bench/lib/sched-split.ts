@@ -1,0 +1,130 @@
+/**
+ * Where the CPU went during a measured run, per thread: time running and time waiting in the
+ * run queue (`/proc/<pid>/task/<tid>/schedstat`, fields 1 and 2, ns). On a saturated machine a
+ * latency tail is made by threads that are runnable but not running; a CPU profile cannot show
+ * that (it charges the wait to whatever function runs when the thread resumes), this can.
+ *
+ * Take `snapshotThreads()` at the start and end of the window (while the processes of interest
+ * are still alive: a thread that exited before the second snapshot is not counted) and print
+ * `formatSchedSplit(schedSplit(a, b))`.
+ */
+import {readdirSync, readFileSync} from 'node:fs';
+
+export interface ThreadSample {
+  pid: number;
+  tid: number;
+  /** Process name / thread name (`comm` of each). */
+  name: string;
+  runNs: number;
+  waitNs: number;
+}
+
+/** Every thread of every process whose command line matches `cmdline` (default: all). */
+export function snapshotThreads(cmdline: RegExp = /./): Map<number, ThreadSample> {
+  const out = new Map<number, ThreadSample>();
+  for (const p of readdirSync('/proc')) {
+    const pid = Number(p);
+    if (!Number.isInteger(pid)) continue;
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (!cmdline.test(cmd)) continue;
+      const proc = readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+      for (const t of readdirSync(`/proc/${pid}/task`)) {
+        const tid = Number(t);
+        const thread = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
+        const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+        out.set(tid, {
+          pid,
+          tid,
+          name: `${proc}/${thread}`,
+          runNs: Number(run),
+          waitNs: Number(wait),
+        });
+      }
+    } catch {
+      // The process or thread ended while we looked: it is simply not in this snapshot.
+    }
+  }
+  return out;
+}
+
+export interface SchedRow {
+  pid: number;
+  tid: number;
+  name: string;
+  runMs: number;
+  waitMs: number;
+}
+
+/** Run and wait time per thread between two snapshots, busiest first; below `minMs` left out. */
+export function schedSplit(
+  before: Map<number, ThreadSample>,
+  after: Map<number, ThreadSample>,
+  minMs = 20,
+): SchedRow[] {
+  const rows: SchedRow[] = [];
+  for (const [tid, b] of after) {
+    const a = before.get(tid);
+    if (!a || a.pid !== b.pid) continue; // a new thread (or a reused tid): no start to count from
+    const runMs = (b.runNs - a.runNs) / 1e6;
+    const waitMs = (b.waitNs - a.waitNs) / 1e6;
+    if (runMs + waitMs >= minMs) rows.push({pid: b.pid, tid, name: b.name, runMs, waitMs});
+  }
+  return rows.sort((x, y) => y.runMs - x.runMs);
+}
+
+/**
+ * A table of the rows and their totals, with the window's length for scale. `procNames` names
+ * processes whose own name says little (every Node process is "node").
+ */
+export function formatSchedSplit(
+  rows: SchedRow[],
+  windowMs: number,
+  label = '',
+  procNames: ReadonlyMap<number, string> = new Map(),
+): string {
+  const nameOf = (r: SchedRow) => {
+    const own = procNames.get(r.pid);
+    return own ? `${own}/${r.name.slice(r.name.indexOf('/') + 1)}` : r.name;
+  };
+  const lines = rows.map(
+    (r) =>
+      `  ${nameOf(r).padEnd(34)} tid ${String(r.tid).padStart(7)}  run ${r.runMs.toFixed(0).padStart(6)} ms` +
+      `  waiting ${r.waitMs.toFixed(0).padStart(6)} ms`,
+  );
+  const run = rows.reduce((n, r) => n + r.runMs, 0);
+  const wait = rows.reduce((n, r) => n + r.waitMs, 0);
+  return (
+    `${label}threads over ${(windowMs / 1000).toFixed(1)} s (run = on a CPU, waiting = runnable ` +
+    `in the run queue):\n${lines.join('\n')}\n` +
+    `  total run ${run.toFixed(0)} ms, waiting ${wait.toFixed(0)} ms`
+  );
+}
+
+/**
+ * Snapshots `fromMs` and `toMs` after now (every process; a few ms of this process's time
+ * each), resolving to the table between them. For a window inside a load that is running.
+ */
+export function schedWindow(
+  fromMs: number,
+  toMs: number,
+  label = '',
+  procNames: ReadonlyMap<number, string> = new Map(),
+): Promise<string> {
+  return new Promise((resolve) => {
+    let before: Map<number, ThreadSample> | undefined;
+    let at = 0;
+    setTimeout(() => {
+      before = snapshotThreads();
+      at = performance.now();
+    }, fromMs);
+    setTimeout(
+      () => {
+        const after = snapshotThreads();
+        const rows = schedSplit(before!, after);
+        resolve(formatSchedSplit(rows, performance.now() - at, label, procNames));
+      },
+      Math.max(fromMs + 1, toMs),
+    );
+  });
+}
