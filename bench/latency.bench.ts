@@ -10,7 +10,9 @@
  * Loads: light = a 1k/s probe writer on cpu1 alone; heavy = the same probe plus a 500k/s
  * background writer on cpu0. Percentiles are of the probe's events (cpu1).
  *
- * npm run bench latency [--secs S]
+ * npm run bench latency [--secs S] [--sched]
+ * (--sched: every thread's time running and waiting in the run queue during Ringside's runs,
+ * lib/sched-split.ts)
  */
 import {spawn} from 'node:child_process';
 import {cpus} from 'node:os';
@@ -25,6 +27,7 @@ import {
   trackInstance,
 } from './lib/cleanup.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
+import {schedWindow} from './lib/sched-split.ts';
 import {buildTools, markgenScript, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
 import {percentiles} from './lib/util.ts';
 
@@ -59,12 +62,22 @@ async function ringside(
   secs: number,
   probeCpu: number,
   bgCpu: number,
+  sched = false,
 ) {
   const server = await startServer({clock: 'mono'});
   const consumer = new LiveConsumer(server.url, {latency: true, latencyCpu: probeCpu});
   try {
     await consumer.start();
+    // While markgen runs (an exited thread is gone from the second snapshot).
+    const names = new Map([
+      [server.pid, 'server'],
+      [process.pid, 'bench+consumer'],
+    ]);
+    const split = sched
+      ? schedWindow(300, secs * 1000 - 300, `ringside ${load}: `, names)
+      : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load, probeCpu, bgCpu), secs);
+    if (split) console.log(await split);
     await consumer.settle();
     const r = summarize('ringside', load, consumer.latencyNs);
     const probe = mg.find((m) => m.cpu === probeCpu)!;
@@ -205,7 +218,7 @@ export const latencyBench = {
       for (const tool of ['ringside', 'stream', 'stream-bp0'] as const) {
         const r =
           tool === 'ringside'
-            ? await ringside(t, load, secs, probeCpu, bgCpu)
+            ? await ringside(t, load, secs, probeCpu, bgCpu, args.includes('--sched'))
             : await streamWithRetry(t, load, secs, probeCpu, bgCpu, tool === 'stream-bp0');
         results.push(r);
         console.log(
