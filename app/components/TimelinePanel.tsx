@@ -4,6 +4,7 @@
  * the axis draw, not by React, so they stay current while panning (and e2e tests can read them).
  */
 import {useCallback, useEffect, useRef} from 'react';
+import {useData} from '../data/context.ts';
 import {appStore, useAppStore} from '../store.ts';
 import {drawTimeAxis} from '../render/axis-draw.ts';
 import {scheduler} from '../render/raf-scheduler.ts';
@@ -25,6 +26,7 @@ function isTyping(target: EventTarget | null): boolean {
 
 export function TimelinePanel() {
   const cpus = useAppStore((s) => s.source?.cpus ?? []);
+  const {cache} = useData();
   const rootRef = useRef<HTMLDivElement>(null);
   const axisRef = useRef<HTMLCanvasElement>(null);
   const spanRef = useRef<HTMLSpanElement>(null);
@@ -40,6 +42,11 @@ export function TimelinePanel() {
     if (root) {
       root.dataset.startNs = String(Math.round(vp.startNs));
       root.dataset.endNs = String(Math.round(vp.endNs));
+      // How the columns came (e2e: a followed view is served by the worker's pushes).
+      const pushed = String(cache.accepted);
+      const asked = String(cache.fetches);
+      if (root.dataset.pushedColumns !== pushed) root.dataset.pushedColumns = pushed;
+      if (root.dataset.askedColumns !== asked) root.dataset.askedColumns = asked;
     }
     // Only when it changes: a text write, even of the same text, makes the page lay out and
     // paint again, in every frame of a followed view (a Chromium trace of `bench painted`:
@@ -55,7 +62,7 @@ export function TimelinePanel() {
         Number.isNaN(originNs.current) ? vp.startNs : originNs.current,
       );
     }
-  }, []);
+  }, [cache]);
   useSizedCanvas(axisRef, axisScale, drawAxis);
 
   useEffect(() => {

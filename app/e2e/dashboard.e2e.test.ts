@@ -79,6 +79,21 @@ describe('dashboard e2e (sim source)', () => {
     await page.screenshot({path: join(ART, 'dashboard-sim.png'), fullPage: true});
   });
 
+  it("while following, the timelines' columns come with the worker's pushes, not questions", async () => {
+    const el = page.locator('[data-testid=timelines]');
+    const counts = async () => ({
+      pushed: Number(await el.getAttribute('data-pushed-columns')),
+      asked: Number(await el.getAttribute('data-asked-columns')),
+    });
+    const c0 = await counts();
+    // Two CPUs' columns per push, about one push per frame while the sim source streams.
+    await expect
+      .poll(async () => (await counts()).pushed, {timeout: 10_000})
+      .toBeGreaterThan(c0.pushed + 40);
+    const c1 = await counts();
+    expect(c1.asked - c0.asked).toBeLessThan((c1.pushed - c0.pushed) / 10);
+  });
+
   it('a wheel zoom changes the visible span and pauses follow', async () => {
     const canvas = page.locator('[data-testid=timeline-cpu-0]');
     const box = (await canvas.boundingBox())!;
