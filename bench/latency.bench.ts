@@ -27,7 +27,7 @@ import {
   trackInstance,
 } from './lib/cleanup.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
-import {schedWindow} from './lib/sched-split.ts';
+import {schedDuringLoad} from './lib/sched-split.ts';
 import {buildTools, markgenScript, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
 import {percentiles} from './lib/util.ts';
 
@@ -68,14 +68,7 @@ async function ringside(
   const consumer = new LiveConsumer(server.url, {latency: true, latencyCpu: probeCpu});
   try {
     await consumer.start();
-    // While markgen runs (an exited thread is gone from the second snapshot).
-    const names = new Map([
-      [server.pid, 'server'],
-      [process.pid, 'bench+consumer'],
-    ]);
-    const split = sched
-      ? schedWindow(300, secs * 1000 - 300, `ringside ${load}: `, names)
-      : undefined;
+    const split = sched ? schedDuringLoad(secs, `ringside ${load}: `, server.pid) : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load, probeCpu, bgCpu), secs);
     if (split) console.log(await split);
     await consumer.settle();

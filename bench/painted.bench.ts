@@ -33,7 +33,7 @@ import {CdpBrowser, type CdpPage} from './lib/cdp-browser.ts';
 import {ensureBuilt} from '../app/e2e/harness.ts';
 import {startChromeTrace} from './lib/chrome-trace.ts';
 import {installCleanup} from './lib/cleanup.ts';
-import {schedWindow} from './lib/sched-split.ts';
+import {schedDuringLoad} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {BUILD, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
 import {percentiles, wallMinusMonoNs} from './lib/util.ts';
@@ -310,19 +310,7 @@ async function runLoad(
     );
     const stopProfile = profile === 'profile' ? await startWorkerProfile(page) : undefined;
     const stopTrace = profile === 'trace' ? await startChromeTrace(browser) : undefined;
-    // The window starts once markgen runs and ends before it exits (an exited thread is gone).
-    const sched =
-      profile === 'sched'
-        ? schedWindow(
-            500,
-            secs * 1000 - 300,
-            `${load}: `,
-            new Map([
-              [server.pid, 'server'],
-              [process.pid, 'bench+consumer'],
-            ]),
-          )
-        : undefined;
+    const sched = profile === 'sched' ? schedDuringLoad(secs, `${load}: `, server.pid) : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load), secs);
     if (sched) console.log(await sched);
     await consumer.settle();

@@ -128,3 +128,16 @@ export function schedWindow(
     );
   });
 }
+
+/**
+ * The table for a load of `secs` that starts now (markgen's run in the live benches): from 0.3 s
+ * in to 0.3 s before its end, while its threads are alive; the server and this process (the
+ * bench and its Node consumer) are named as such.
+ */
+export function schedDuringLoad(secs: number, label: string, serverPid: number): Promise<string> {
+  const names = new Map([
+    [serverPid, 'server'],
+    [process.pid, 'bench+consumer'],
+  ]);
+  return schedWindow(300, secs * 1000 - 300, label, names);
+}
