@@ -18,10 +18,36 @@ import {
 } from '../../server/testing/kernel-gate.ts';
 import {parseBufferKb, runRingside, runTraceCmdTool} from '../zero-loss.bench.ts';
 import {TRACEFS} from './cleanup.ts';
-import {buildTools, idsInText, idsInTraceDat, parseMarkgen, rawDataTypeId} from './tools.ts';
+import {
+  buildTools,
+  idsInText,
+  idsInTraceDat,
+  parseMarkgen,
+  rawDataTypeId,
+  type Tools,
+} from './tools.ts';
 import {parseRates, percentiles} from './util.ts';
 
 const FIX = fileURLToPath(new URL('../../core/testing/fixtures/tracedat/', import.meta.url));
+
+/** `trace-cmd record` of one markgen writer on cpu0 into a temporary directory, removed after. */
+async function recordInTempDir(t: Tools, rate: number, secs: number, bufferKb?: number) {
+  const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-test-'));
+  try {
+    return await runTraceCmdTool(
+      t,
+      'record',
+      [{cpu: 0, rate}],
+      secs,
+      dir,
+      rawDataTypeId(),
+      'ringside-test-bench-tc',
+      bufferKb,
+    );
+  } finally {
+    rmSync(dir, {recursive: true, force: true});
+  }
+}
 
 describe('bench id readers', () => {
   it('trace.dat and trace-cmd report text give the same per-CPU ids', () => {
@@ -88,22 +114,9 @@ describeWith(
       expect(rs.lost).toBe(0);
       expect(rs.backwards).toBe(0);
       expect(rs.ringsideLoss?.kernelLost).toBe(0);
-      const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-test-'));
-      try {
-        const rec = await runTraceCmdTool(
-          t,
-          'record',
-          [{cpu: 0, rate: 50_000}],
-          0.5,
-          dir,
-          rawDataTypeId(),
-          'ringside-test-bench-tc',
-        );
-        expect(rec.written).toBeGreaterThan(20_000);
-        expect(rec.received).toBe(rec.written);
-      } finally {
-        rmSync(dir, {recursive: true, force: true});
-      }
+      const rec = await recordInTempDir(t, 50_000, 0.5);
+      expect(rec.written).toBeGreaterThan(20_000);
+      expect(rec.received).toBe(rec.written);
       expect(existsSync(`${TRACEFS}/instances/${name}`)).toBe(false);
       expect(rs.bufferKb).not.toBe(64);
     }, 40_000);
@@ -115,23 +128,9 @@ describeWith(
       expect(rs.bufferKb).toBeGreaterThanOrEqual(64);
       expect(rs.bufferKb).toBeLessThan(80);
       expect(rs.received).toBeGreaterThan(0);
-      const dir = mkdtempSync(join(tmpdir(), 'ringside-bench-test-'));
-      try {
-        const rec = await runTraceCmdTool(
-          t,
-          'record',
-          [{cpu: 0, rate: 20_000}],
-          0.3,
-          dir,
-          rawDataTypeId(),
-          'ringside-test-bench-tc',
-          64,
-        );
-        expect(rec.bufferKb).toBe(rs.bufferKb);
-        expect(rec.received).toBeGreaterThan(0);
-      } finally {
-        rmSync(dir, {recursive: true, force: true});
-      }
+      const rec = await recordInTempDir(t, 20_000, 0.3, 64);
+      expect(rec.bufferKb).toBe(rs.bufferKb);
+      expect(rec.received).toBeGreaterThan(0);
     }, 40_000);
   },
 );
