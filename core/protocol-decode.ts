@@ -177,6 +177,18 @@ function bool(r: FieldReader, o: Obj, key: string, optional = false): void {
   if (typeof o[key] !== 'boolean') r.fail(`field '${key}' is not a boolean`, 16);
 }
 
+function cpuList(r: FieldReader, o: Obj, key: string, optional = false): void {
+  const v = o[key];
+  if (optional && v === undefined) return;
+  if (
+    !Array.isArray(v) ||
+    v.length > MAX_CPUS ||
+    !v.every((c) => Number.isInteger(c) && c >= 0 && c < MAX_CPUS)
+  ) {
+    r.fail(`field '${key}' is not a list of CPU numbers`, 16);
+  }
+}
+
 function checkHello(r: FieldReader, v: unknown): HelloInfo {
   const o = shape(r, v, 'HELLO');
   num(r, o, 'protocol');
@@ -184,10 +196,7 @@ function checkHello(r: FieldReader, v: unknown): HelloInfo {
   if (!WIRE_SOURCE_KINDS.includes(o.source as never))
     r.fail(`unknown source '${String(o.source)}'`, 16);
   str(r, o, 'instance', true);
-  const cpus = o.cpus;
-  if (!Array.isArray(cpus) || !cpus.every((c) => Number.isInteger(c) && c >= 0 && c < MAX_CPUS)) {
-    r.fail(`field 'cpus' is not a list of CPU numbers`, 16);
-  }
+  cpuList(r, o, 'cpus');
   num(r, o, 'subbufSize');
   num(r, o, 'nrSubbufs');
   str(r, o, 'traceClock');
@@ -276,6 +285,7 @@ function checkHelloAck(r: FieldReader, v: unknown): HelloAck {
   bool(r, o, 'includeSymbols', true);
   str(r, o, 'client', true);
   bool(r, o, 'multiFrame', true);
+  cpuList(r, o, 'cpus', true);
   return o as unknown as HelloAck;
 }
 

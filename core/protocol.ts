@@ -219,6 +219,13 @@ export interface HelloAck {
    * is larger). Without it every message is exactly one frame.
    */
   multiFrame?: boolean;
+  /**
+   * Added in v1. Only these CPUs' data: the server sends no SUBBUF, META or GAP frame of any
+   * other CPU (HELLO still lists them all; CAUGHT_UP is sent whole). Absent: every CPU. For a
+   * client that shows a few CPUs of a big machine, or a reference consumer that must cost the
+   * machine as little as possible (bench painted).
+   */
+  cpus?: number[];
 }
 
 /**

@@ -67,6 +67,8 @@ export interface ConnectionOptions {
   windowBytes?: number;
   includeSymbols?: boolean;
   clientName?: string;
+  /** Only these CPUs' data (HELLO_ACK `cpus`); default every CPU. */
+  cpus?: readonly number[];
   /** Reconnect after unexpected closes (default true); backoff 250 ms doubling to 5 s. */
   reconnect?: boolean;
   initialBackoffMs?: number;
@@ -191,6 +193,7 @@ export class Connection {
               multiFrame: true,
               ...(this.o.includeSymbols ? {includeSymbols: true} : {}),
               ...(this.o.clientName ? {client: this.o.clientName} : {}),
+              ...(this.o.cpus ? {cpus: [...this.o.cpus]} : {}),
             }),
           );
           this.send(encodeCredit(this.windowFrames, this.windowBytes));

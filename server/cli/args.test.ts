@@ -125,11 +125,19 @@ describe('tail arguments', () => {
     });
   });
 
+  it('--cpu takes trace-cmd lists, repeatable, without repeats', () => {
+    expect(parseTailArgs(['--cpu', '0,2-3', '--cpu=3:5']).cpus).toEqual([0, 2, 3, 5]);
+    expect(parseTailArgs([]).cpus).toBeUndefined();
+  });
+
   it.each([
     [['ws://x'], /must start with http/],
     [['http://a', 'http://b'], /unexpected argument/],
     [['--count', '0'], /≥ 1/],
     [['--duration', '-1'], /≥ 0/],
+    [['--cpu', '1,x'], /invalid cpu list '1,x'/],
+    [['--cpu', '3-1'], /lower to greater/],
+    [['--cpu', '70000'], /beyond the 65536 CPUs/],
   ])('%j is refused', (argv, re) => {
     expect(() => parseTailArgs(argv)).toThrow(re);
   });

@@ -2,6 +2,7 @@
  * Command-line options of `ringside serve` and `ringside tail`. The source options are shared:
  * `tail` without a URL runs the same source in-process.
  */
+import {MAX_CPUS} from '../../core/protocol.ts';
 import type {SourceOptions} from '../sources/source.ts';
 
 export class UsageError extends Error {
@@ -36,6 +37,8 @@ export interface ServeArgs extends SourceArgs {
 
 export interface TailArgs extends SourceArgs {
   url?: string;
+  /** --cpu: only these CPUs, asked of the server (HELLO_ACK `cpus`). */
+  cpus?: number[];
   count?: number;
   durationS?: number;
   help: boolean;
@@ -81,6 +84,8 @@ export const TAIL_USAGE = `usage: ringside tail [URL] [options]
 Prints live events as \`trace-cmd report\` does. URL is the line printed by \`ringside serve\`;
 without it, the source runs in this process (same source options as serve).
 
+  --cpu N[,M]         only these CPUs (ranges like 0-3 are allowed); the server then
+                      sends nothing of the others
   --count N           stop after N events
   --duration S        stop after S seconds
   -h, --help          this text
@@ -90,6 +95,21 @@ ${SOURCE_USAGE}
 On exit (also on Ctrl-C) prints per-CPU totals to stderr: events, kernel loss, delivery gaps.`;
 
 type Take = () => string;
+
+/** `0,2-3` → [0, 2, 3] (trace-cmd's --cpu syntax; ':' separates too). */
+export function parseCpuList(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(/[,:]/)) {
+    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
+    if (!m) throw new UsageError(`invalid cpu list '${text}'`);
+    const a = Number(m[1]);
+    const b = m[2] === undefined ? a : Number(m[2]);
+    if (a > b) throw new UsageError('range of cpu numbers must be lower to greater');
+    if (b >= MAX_CPUS) throw new UsageError(`cpu ${b} is beyond the ${MAX_CPUS} CPUs supported`);
+    for (let c = a; c <= b; c++) out.push(c);
+  }
+  return out;
+}
 
 function num(name: string, v: string, min: number, integer = true): number {
   const n = Number(v);
@@ -226,6 +246,8 @@ export function parseTailArgs(argv: string[]): TailArgs {
     (a, take) => {
       if (sourceOption(a, take, out)) return true;
       if (a === '--count') out.count = num('--count', take(), 1);
+      else if (a === '--cpu')
+        out.cpus = [...new Set([...(out.cpus ?? []), ...parseCpuList(take())])];
       else if (a === '--duration') out.durationS = num('--duration', take(), 0, false);
       else if (a === '-h' || a === '--help') out.help = true;
       else return false;

@@ -11,6 +11,7 @@ import {DecodeError} from '../../core/errors.ts';
 import {TraceReport, statText} from '../../core/report/trace-report.ts';
 import {readTraceDat} from '../../core/tracedat/tracedat-file.ts';
 import {FileByteSource} from '../sources/replay-source.ts';
+import {parseCpuList} from './args.ts';
 import {StdoutWriter, installNativeZstd} from './report-output.ts';
 import {printShared, startHelper, stopHelper, wantHelper} from './report-threads.ts';
 
@@ -31,19 +32,6 @@ interface ReportArgs {
   cpus?: number[];
   filters: string[];
   stat: boolean;
-}
-
-function parseCpuList(text: string): number[] {
-  const out: number[] = [];
-  for (const part of text.split(/[,:]/)) {
-    const m = /^\s*(\d+)(?:-(\d+))?\s*$/.exec(part);
-    if (!m) throw new Error(`invalid cpu list '${text}'`);
-    const a = Number(m[1]);
-    const b = m[2] === undefined ? a : Number(m[2]);
-    if (a > b) throw new Error('range of cpu numbers must be lower to greater');
-    for (let c = a; c <= b; c++) out.push(c);
-  }
-  return out;
 }
 
 export function parseReportArgs(args: string[]): ReportArgs | 'help' {

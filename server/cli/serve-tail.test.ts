@@ -66,6 +66,40 @@ describe('serve → tail over a real WebSocket (sim source)', () => {
     }
   });
 
+  it('tail --cpu: the server sends only that CPU, and its lines are not held for the others', async () => {
+    const {serve, sim} = await startSimServe(['--seed', '8']);
+    const lines: string[] = [];
+    const errs: string[] = [];
+    const ac = new AbortController();
+    try {
+      const tail = runTail(
+        {source: 'auto', events: [], url: serve.url, cpus: [1, 9], help: false},
+        {
+          write: (t) => lines.push(...t.split('\n').filter(Boolean)),
+          err: (l) => errs.push(l),
+          signal: ac.signal,
+        },
+      );
+      await until(() => lines.length > 0, 10_000, 'first lines');
+      const n = 400;
+      for (let i = 0; i < n; i++) sim.writeMarker(i % 2, `e2e-${i}`);
+      const markers = () => lines.filter((l) => l.includes(' e2e-'));
+      await until(() => markers().length >= n / 2, 10_000, `cpu1 markers (${markers().length})`);
+      await new Promise((r) => setTimeout(r, 300));
+      ac.abort();
+      const result = await tail;
+      expect(new Set(lines.map((l) => /\[(\d{3})\]/.exec(l)?.[1]))).toEqual(new Set(['001']));
+      expect(markers().map((l) => Number(MARKER.exec(l)?.[5]))).toEqual(
+        Array.from({length: n / 2}, (_, k) => 2 * k + 1),
+      );
+      // cpu0 was never sent: the reader loop never heard of it.
+      expect(result.loss.length).toBe(1);
+      expect(errs[0]).toMatch(/--cpu 9: not in this source \(CPUs 0,1/);
+    } finally {
+      await serve.stop();
+    }
+  });
+
   it('`ringside serve` prints the source, then exactly one URL line, and exits 0 on SIGTERM', async () => {
     const child = spawn(
       process.execPath,

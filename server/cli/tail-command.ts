@@ -284,7 +284,14 @@ export async function runTail(args: TailArgs, io: TailIo): Promise<TailResult> {
     },
     hello(h) {
       hello = h;
-      merger.expect(h.cpus);
+      const wanted = args.cpus;
+      merger.expect(wanted ? h.cpus.filter((c) => wanted.includes(c)) : h.cpus);
+      const absent = wanted?.filter((c) => !h.cpus.includes(c)) ?? [];
+      if (absent.length) {
+        io.err(
+          `ringside tail: --cpu ${absent.join(',')}: not in this source (CPUs ${h.cpus.join(',')})`,
+        );
+      }
     },
     metadata(m) {
       if (hello) fmt = buildFormatter(hello, m, io.err);
@@ -307,6 +314,7 @@ export async function runTail(args: TailArgs, io: TailIo): Promise<TailResult> {
     url,
     WebSocket: WS,
     clientName: 'ringside-tail',
+    ...(args.cpus ? {cpus: args.cpus} : {}),
     reconnect: false,
     onFrame: (f) => {
       loop.handle(f);

@@ -204,6 +204,37 @@ describe('fan-out flow control', () => {
     expect(plain.of(FrameType.NOTICE).map((n) => n.kind)).toContain('metadata-changed');
   });
 
+  it('HELLO_ACK cpus: that client gets only those CPUs, the others get every CPU', async () => {
+    const {sim, fan} = await setup({windowFrames: 4, cpus: 2});
+    const all = new MemorySink();
+    join(fan, all, 10_000);
+    // cpu1 only, with a window of 4 frames and credits for 2: cpu0's many slices would overflow
+    // it into GAPs if they were offered to it.
+    const one = new MemorySink();
+    const id = fan.addClient(one);
+    fan.handleMessage(id, encodeHelloAck({protocol: 1, cpus: [1]}));
+    fan.handleMessage(id, encodeCredit(2, 1 << 30));
+    for (let i = 0; i < 600; i++) sim.writeMarker(0, `busy ${i} ${'b'.repeat(60)}`);
+    sim.writeMarker(1, 'quiet');
+    await until(() => sim.buffers.every((b) => b.unread() === 0), 5000, 'drain');
+    await until(() => one.of(FrameType.SUBBUF).length > 0, 5000, 'cpu1 slice');
+    await sleep(50);
+    const cpusOf = (s: MemorySink, t: typeof FrameType.SUBBUF | typeof FrameType.META) =>
+      new Set(s.of(t).map((f) => f.cpu));
+    expect(cpusOf(one, FrameType.SUBBUF)).toEqual(new Set([1]));
+    expect(cpusOf(one, FrameType.META)).toEqual(new Set([1]));
+    expect(one.of(FrameType.GAP)).toEqual([]);
+    expect(fan.clientQueue(id)!.gapSlices).toBe(0);
+    expect(cpusOf(all, FrameType.SUBBUF)).toEqual(new Set([0, 1]));
+    expect(all.of(FrameType.SUBBUF).filter((f) => f.cpu === 0).length).toBeGreaterThan(4);
+    // A malformed list closes that client only.
+    const bad = new MemorySink();
+    const badId = fan.addClient(bad);
+    fan.handleMessage(badId, encodeHelloAck({protocol: 1, cpus: [-1]} as never));
+    expect(bad.closed?.code).toBe(1008);
+    expect(bad.closed?.reason).toMatch(/'cpus' is not a list of CPU numbers/);
+  });
+
   it('does not send above the socket high-water mark', async () => {
     const {sim, fan} = await setup();
     const sink = new MemorySink();

@@ -11,7 +11,8 @@
  *   window eviction (the worker's business) stay separate: this module only makes GAPs.
  *
  * Connection protocol: HELLO at once; after the client's HELLO_ACK the current METADATA, then
- * live data. Late joiners get exactly the same. Malformed client frames close that client only.
+ * live data (only the CPUs it listed in HELLO_ACK `cpus`, if it did). Late joiners get exactly
+ * the same. A client's room counts whatever CPUs it takes: the source reads all CPUs at once. Malformed client frames close that client only.
  *
  * Also here: source notices go to every client as NOTICE (also while nobody reads: the source's
  * pollNotices() is looked at every `noticePollMs` when idle); after each read that delivered
@@ -87,7 +88,12 @@ interface Client {
   queue: ClientQueue;
   active: boolean;
   includeSymbols: boolean;
+  /** HELLO_ACK `cpus`: only these CPUs' SUBBUF and META frames (undefined: all). */
+  cpus: ReadonlySet<number> | undefined;
 }
+
+/** Does client `c` take data of `cpu`? */
+const wants = (c: Client, cpu: number): boolean => c.active && (!c.cpus || c.cpus.has(cpu));
 
 /**
  * Notices about the source's state: they must reach a client that holds no credits (its queue may
@@ -253,7 +259,7 @@ export class Fanout {
   addClient(sink: FrameSink): number {
     const id = this.nextId++;
     const queue = new ClientQueue(sink, this.window, () => this.wake.notify());
-    this.clients.set(id, {id, queue, active: false, includeSymbols: false});
+    this.clients.set(id, {id, queue, active: false, includeSymbols: false, cpus: undefined});
     queue.sendControl(encodeHello(this.hello()));
     if (this.ended) queue.sendControl(encodeNotice('end', -1, 'the source has ended'));
     return id;
@@ -289,6 +295,7 @@ export class Fanout {
       }
       c.includeSymbols = f.ack.includeSymbols === true;
       c.queue.multiFrame = f.ack.multiFrame === true;
+      c.cpus = f.ack.cpus ? new Set(f.ack.cpus) : undefined;
       void this.activate(c);
     } else {
       void this.control(c, f.control);
@@ -437,14 +444,14 @@ export class Fanout {
         const frame = writeSubbuf(buf, at, s.cpu, s.subbufId, s.seq, s.from, s.bytes);
         at += frame.length;
         for (const c of this.clients.values()) {
-          if (c.active) c.queue.offerSlice(frame, s.cpu, s.seq, s.bytes.length);
+          if (wants(c, s.cpu)) c.queue.offerSlice(frame, s.cpu, s.seq, s.bytes.length);
         }
       }
       for (const m of lastMeta.values()) {
         const frame = writeMeta(buf, at, m.cpu, m.timeMs, m.bytes);
         at += frame.length;
         for (const c of this.clients.values())
-          if (c.active) c.queue.offerMeta(frame, m.cpu, m.bytes);
+          if (wants(c, m.cpu)) c.queue.offerMeta(frame, m.cpu, m.bytes);
       }
       if (caughtUp) this.broadcast(writeCaughtUp(buf, at, caughtUp), true);
     } finally {
