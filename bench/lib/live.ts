@@ -193,8 +193,9 @@ export interface ConsumerOptions {
    */
   requireRawData?: boolean;
   /**
-   * Decode only this CPU's sub-buffers (the others are received and dropped undecoded): a
-   * lighter reference consumer for benches where it shares the machine with the thing measured.
+   * Only this CPU's data: asked of the server in HELLO_ACK (`cpus`), so the others are neither
+   * sent nor received. A lighter reference consumer for benches where it shares the machine
+   * with the thing measured.
    */
   onlyCpu?: number;
   /** Every decoded batch (timestamps in `cols.tsNs[start .. start+count)`), for own counting. */
@@ -279,10 +280,10 @@ export class LiveConsumer {
       WebSocket: WebSocket as unknown as WebSocketConstructor,
       clientName: 'ringside-bench',
       ...(windowFrames ? {windowFrames} : {}),
+      ...(o.onlyCpu !== undefined ? {cpus: [o.onlyCpu]} : {}),
       reconnect: false,
       onFrame: (f) => {
         if (f.type === FrameType.META) this.lastMetaTimeMs = f.timeMs;
-        if (o.onlyCpu !== undefined && f.type === FrameType.SUBBUF && f.cpu !== o.onlyCpu) return;
         this.loop.handle(f);
       },
       onState: (s, detail) => {
