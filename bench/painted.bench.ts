@@ -18,9 +18,11 @@
  * as in `bench latency`) connected to the same server gives write → decoded latency and the
  * events' timestamps. Then `bench latency`'s own run gives trace-cmd stream at the same loads.
  *
- * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0. Percentiles of the probe.
+ * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0 (--heavy-rate N: N/s).
+ * Percentiles of the probe.
  *
- * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--profile | --trace | --sched]
+ * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--heavy-rate N]
+ *   [--profile | --trace | --sched]
  * (--profile: CPU profiles of the page's worker and main thread per load, top self times printed;
  * --trace: a Chromium trace per load, self time by trace event per thread, lib/chrome-trace.ts;
  * --sched: every thread's time running and waiting in the run queue over the load's middle,
@@ -71,9 +73,9 @@ function ensureProductionBuild(): void {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function writersFor(load: Load): Writer[] {
+function writersFor(load: Load, heavyRate: number): Writer[] {
   const probe = {cpu: PROBE_CPU, rate: 1000};
-  return load === 'light' ? [probe] : [{cpu: BG_CPU, rate: 500_000}, probe];
+  return load === 'light' ? [probe] : [{cpu: BG_CPU, rate: heavyRate}, probe];
 }
 
 interface ProfileNode {
@@ -277,6 +279,7 @@ async function runLoad(
   secs: number,
   browser: CdpBrowser,
   profile: 'profile' | 'trace' | 'sched' | undefined,
+  heavyRate: number,
 ): Promise<LoadResult> {
   const startUtc = new Date().toISOString();
   const loadAvg = loadavg();
@@ -311,7 +314,7 @@ async function runLoad(
     const stopProfile = profile === 'profile' ? await startWorkerProfile(page) : undefined;
     const stopTrace = profile === 'trace' ? await startChromeTrace(browser) : undefined;
     const sched = profile === 'sched' ? schedDuringLoad(secs, `${load}: `, server.pid) : undefined;
-    const mg = await runMarkgens(t, server.instance, writersFor(load), secs);
+    const mg = await runMarkgens(t, server.instance, writersFor(load, heavyRate), secs);
     if (sched) console.log(await sched);
     await consumer.settle();
     if (stopTrace) console.log(`${load}: Chromium trace, per thread\n${await stopTrace()}`);
@@ -398,6 +401,10 @@ export const paintedBench = {
     };
     const secs = Number(opt('--secs') ?? 5);
     const loads = (opt('--loads') ?? 'light,heavy').split(',') as Load[];
+    const heavyRate = Number(opt('--heavy-rate') ?? 500_000);
+    if (!Number.isInteger(heavyRate) || heavyRate < 1) {
+      throw new Error(`--heavy-rate needs a whole number of events per second ≥ 1`);
+    }
     ensureBuilt();
     ensureProductionBuild();
     const t = buildTools();
@@ -418,13 +425,14 @@ export const paintedBench = {
                 : args.includes('--sched')
                   ? 'sched'
                   : undefined,
+            heavyRate,
           ),
         );
     } finally {
       await browser.close();
     }
     console.log(
-      `probe 1k/s on cpu${PROBE_CPU}; heavy adds 500k/s on cpu${BG_CPU}; ${secs} s per load; ` +
+      `probe 1k/s on cpu${PROBE_CPU}; heavy adds ${heavyRate / 1000}k/s on cpu${BG_CPU}; ${secs} s per load; ` +
         `a headless Node consumer on the same server (decoding cpu${PROBE_CPU} only) is the decoded reference`,
     );
     console.log(
@@ -486,6 +494,6 @@ export const paintedBench = {
           `p99 ${(r.paintedMs[2] / r.decodedMs[2]).toFixed(1)}x; aim p99 < 50 ms: ${r.paintedMs[2] < 50 ? 'met' : 'not met'}`,
       );
     }
-    return {secs, probeCpu: PROBE_CPU, bgCpu: BG_CPU, percentiles: PS, results, stream};
+    return {secs, heavyRate, probeCpu: PROBE_CPU, bgCpu: BG_CPU, percentiles: PS, results, stream};
   },
 };
