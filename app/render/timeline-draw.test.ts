@@ -2,7 +2,7 @@ import {describe, expect, it} from 'vitest';
 import {createRecordingContext} from '../testing/recording-context.ts';
 import {buildTrack, syntheticTrack} from '../testing/track-builder.ts';
 import {drawTimeline, hitTestTimeline, timelineLanes} from './timeline-draw.ts';
-import {taskColor, THEME} from './colors.ts';
+import {eventTypeColor, taskColor, THEME} from './colors.ts';
 
 const scale = {widthPx: 1000, heightPx: 60, dpr: 1};
 const lanes = timelineLanes(scale.heightPx);
@@ -157,6 +157,29 @@ describe('drawTimeline', () => {
     const ticks = rc.ops('fillRect').filter((r) => r.y === lanes.eventY);
     expect(ticks.map((t) => t.x)).toEqual([100, 200]);
     expect(ticks[0].fillStyle).not.toBe(ticks[1].fillStyle);
+  });
+
+  it('colours ticks by event name where it is well known, else by type index', () => {
+    const track = buildTrack({
+      events: [
+        [100, 0, 1],
+        [200, 1, 2],
+        [300, 2, 3],
+        [400, 7, 4], // a type index beyond typeNames (a format learnt after the answer)
+      ],
+      typeNames: ['print', 'sched_switch', 'my_event'],
+    });
+    const rc = createRecordingContext();
+    drawTimeline(rc.ctx, track, {startNs: 0, endNs: 1000}, scale);
+    const ticks = rc.ops('fillRect').filter((r) => r.y === lanes.eventY);
+    expect(ticks.map((t) => t.fillStyle)).toEqual([
+      '#f0c000',
+      '#6cb6ff',
+      eventTypeColor('', 2),
+      eventTypeColor('', 7),
+    ]);
+    expect(eventTypeColor('my_event', 2)).toBe(eventTypeColor('', 2));
+    expect(eventTypeColor('', 2)).not.toBe(eventTypeColor('', 3));
   });
 
   it("uses the worker's merged counts for bar heights", () => {

@@ -19,7 +19,7 @@
  */
 import type {CanvasScale, TimelineHit, TimelineTrack, Viewport} from '../model/types.ts';
 import {BarRuns} from './bar-runs.ts';
-import {THEME, eventTypeColor, taskColor} from './colors.ts';
+import {THEME, eventTypeColor, eventTypeColors, taskColor} from './colors.ts';
 import {lowerBound, lowerBound2, nearestIndex} from './time-scale.ts';
 
 export interface TimelineLanes {
@@ -154,6 +154,8 @@ function drawEvents(
   const h = lanes.eventH;
   let style = '';
   const counts = e.count;
+  const colors = eventTypeColors(track.typeNames);
+  const colorOf = (type: number) => colors[type] ?? eventTypeColor('', type);
   let merged = false;
   if (counts && end - first <= DENSE_EVENTS_PER_PX * w) {
     for (let i = first; i < end && !merged; i++) merged = counts[i] > 1;
@@ -163,7 +165,7 @@ function drawEvents(
     // Whole-pixel heights, so neighbouring columns of a steady load merge into one rect.
     const runs = new BarRuns(ctx);
     const bar = (col: number, count: number, type: number) => {
-      const c = eventTypeColor(track.typeNames[type] ?? '', type);
+      const c = colorOf(type);
       const bh = Math.min(h, Math.round(2 + Math.log2(count + 1) * 2.5));
       runs.add(col, y + h - bh, bh, c);
     };
@@ -206,7 +208,7 @@ function drawEvents(
   for (let i = first; i < end; i++) {
     const x = Math.floor((e.tsNs[i] - vp.startNs) * k);
     const t = e.type[i];
-    const c = eventTypeColor(track.typeNames[t] ?? '', t);
+    const c = colorOf(t);
     if (c !== style) ctx.fillStyle = style = c;
     ctx.fillRect(x, y, 1, h);
   }
