@@ -13,7 +13,7 @@
  * Tracing.
  */
 import {spawn, type ChildProcess} from 'node:child_process';
-import {mkdtempSync, rmSync, writeFileSync} from 'node:fs';
+import {mkdtempSync, openSync, rmSync, writeFileSync} from 'node:fs';
 import {tmpdir} from 'node:os';
 import {join} from 'node:path';
 import type {Readable, Writable} from 'node:stream';
@@ -78,9 +78,10 @@ export class CdpBrowser {
           '--no-first-run',
           '--no-default-browser-check',
           `--user-data-dir=${profileDir}`,
+          ...extraArgs(),
           'about:blank',
         ],
-        {stdio: ['ignore', 'ignore', 'ignore', 'pipe', 'pipe']},
+        {stdio: ['ignore', ...logFds(), 'pipe', 'pipe']},
       ),
     );
     const b = new CdpBrowser(
@@ -282,4 +283,19 @@ export class CdpPage {
   close(): Promise<unknown> {
     return this.browser.send('Target.closeTarget', {targetId: this.targetId});
   }
+}
+
+/**
+ * Debugging knobs: RINGSIDE_BENCH_CHROMIUM_ARGS adds switches (space-separated, e.g.
+ * `--js-flags=--trace-deopt`), RINGSIDE_BENCH_CHROMIUM_LOG=FILE keeps Chromium's stdout and
+ * stderr there (V8's --trace-* flags print to stdout).
+ */
+function extraArgs(): string[] {
+  return (process.env.RINGSIDE_BENCH_CHROMIUM_ARGS ?? '').split(' ').filter(Boolean);
+}
+function logFds(): ['ignore', 'ignore'] | [number, number] {
+  const f = process.env.RINGSIDE_BENCH_CHROMIUM_LOG;
+  if (!f) return ['ignore', 'ignore'];
+  const fd = openSync(f, 'w');
+  return [fd, fd];
 }

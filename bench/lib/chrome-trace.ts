@@ -18,6 +18,9 @@ const CATEGORIES = [
   'gpu',
   'viz',
   'v8.execute',
+  // V8's own compile and GC work, much of it on background threads (ThreadPoolForegroundWorker).
+  'v8',
+  'disabled-by-default-v8.compile',
   'toplevel',
 ];
 
