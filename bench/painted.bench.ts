@@ -18,8 +18,8 @@
  * as in `bench latency`) connected to the same server gives write → decoded latency and the
  * events' timestamps. Then `bench latency`'s own run gives trace-cmd stream at the same loads.
  *
- * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0 (--heavy-rate N: N/s).
- * Percentiles of the probe.
+ * Loads: light = a 1k/s probe on cpu1; heavy = probe + 500k/s on cpu0 (--heavy-rate N: N/s; a
+ * list runs heavy once per rate, a sweep). Percentiles of the probe.
  *
  * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--heavy-rate N]
  *   [--profile | --trace | --sched]
@@ -72,6 +72,13 @@ function ensureProductionBuild(): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** The heavy load's background rate unless --heavy-rate says otherwise (bench latency's too). */
+const HEAVY_RATE = 500_000;
+
+/** 'light', 'heavy' at the default rate, 'heavy@50k' at another. */
+const loadLabel = (r: {load: Load; bgRate: number}): string =>
+  r.load === 'heavy' && r.bgRate !== HEAVY_RATE ? `heavy@${r.bgRate / 1000}k` : r.load;
 
 function writersFor(load: Load, heavyRate: number): Writer[] {
   const probe = {cpu: PROBE_CPU, rate: 1000};
@@ -253,6 +260,8 @@ function paintRates(frames: PaintFrame[]) {
 
 interface LoadResult {
   load: Load;
+  /** The background writer's rate (0 for light). */
+  bgRate: number;
   probeWritten: number;
   probeDecoded: number;
   unpainted: number;
@@ -281,6 +290,7 @@ async function runLoad(
   profile: 'profile' | 'trace' | 'sched' | undefined,
   heavyRate: number,
 ): Promise<LoadResult> {
+  const label = loadLabel({load, bgRate: heavyRate});
   const startUtc = new Date().toISOString();
   const loadAvg = loadavg();
   const server = await startServer({clock: 'mono'});
@@ -313,17 +323,17 @@ async function runLoad(
     );
     const stopProfile = profile === 'profile' ? await startWorkerProfile(page) : undefined;
     const stopTrace = profile === 'trace' ? await startChromeTrace(browser) : undefined;
-    const sched = profile === 'sched' ? schedDuringLoad(secs, `${load}: `, server.pid) : undefined;
+    const sched = profile === 'sched' ? schedDuringLoad(secs, `${label}: `, server.pid) : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load, heavyRate), secs);
     if (sched) console.log(await sched);
     await consumer.settle();
-    if (stopTrace) console.log(`${load}: Chromium trace, per thread\n${await stopTrace()}`);
+    if (stopTrace) console.log(`${label}: Chromium trace, per thread\n${await stopTrace()}`);
     if (stopProfile) {
       const prof = await stopProfile();
       for (const [name, p] of Object.entries(prof)) {
         const file = `${BUILD}painted-${load}-${name}.cpuprofile`;
         writeFileSync(file, JSON.stringify(p));
-        console.log(`${load}: page ${name} thread profile (${file})`);
+        console.log(`${label}: page ${name} thread profile (${file})`);
         console.log(profileTop(p, 15));
       }
     }
@@ -361,6 +371,7 @@ async function runLoad(
     const ms = (ns: number[]) => percentiles(ns, PS).map((x) => x / 1e6);
     return {
       load,
+      bgRate: load === 'light' ? 0 : heavyRate,
       probeWritten: mg.find((m) => m.cpu === PROBE_CPU)?.written ?? 0,
       probeDecoded: consumer.latencyTsNs.length,
       unpainted: painted.unpainted,
@@ -401,9 +412,9 @@ export const paintedBench = {
     };
     const secs = Number(opt('--secs') ?? 5);
     const loads = (opt('--loads') ?? 'light,heavy').split(',') as Load[];
-    const heavyRate = Number(opt('--heavy-rate') ?? 500_000);
-    if (!Number.isInteger(heavyRate) || heavyRate < 1) {
-      throw new Error(`--heavy-rate needs a whole number of events per second ≥ 1`);
+    const heavyRates = (opt('--heavy-rate') ?? String(HEAVY_RATE)).split(',').map(Number);
+    if (!heavyRates.every((r) => Number.isInteger(r) && r >= 1)) {
+      throw new Error(`--heavy-rate needs whole numbers of events per second ≥ 1 (N[,M…])`);
     }
     ensureBuilt();
     ensureProductionBuild();
@@ -412,34 +423,35 @@ export const paintedBench = {
     const browser = await CdpBrowser.launch();
     try {
       for (const load of loads)
-        results.push(
-          await runLoad(
-            t,
-            load,
-            secs,
-            browser,
-            args.includes('--profile')
-              ? 'profile'
-              : args.includes('--trace')
-                ? 'trace'
-                : args.includes('--sched')
-                  ? 'sched'
-                  : undefined,
-            heavyRate,
-          ),
-        );
+        for (const heavyRate of load === 'heavy' ? heavyRates : [0])
+          results.push(
+            await runLoad(
+              t,
+              load,
+              secs,
+              browser,
+              args.includes('--profile')
+                ? 'profile'
+                : args.includes('--trace')
+                  ? 'trace'
+                  : args.includes('--sched')
+                    ? 'sched'
+                    : undefined,
+              heavyRate,
+            ),
+          );
     } finally {
       await browser.close();
     }
     console.log(
-      `probe 1k/s on cpu${PROBE_CPU}; heavy adds ${heavyRate / 1000}k/s on cpu${BG_CPU}; ${secs} s per load; ` +
+      `probe 1k/s on cpu${PROBE_CPU}; heavy adds ${heavyRates.map((r) => `${r / 1000}k/s`).join(', ')} on cpu${BG_CPU}; ${secs} s per load; ` +
         `a headless Node consumer on the same server (decoding cpu${PROBE_CPU} only) is the decoded reference`,
     );
     console.log(
-      'load   start UTC  loadavg  probe (decoded/painted)  latency  p50 ms  p95 ms  p99 ms  max ms',
+      'load        start UTC  loadavg  probe (decoded/painted)  latency  p50 ms  p95 ms  p99 ms  max ms',
     );
     for (const r of results) {
-      const head = `${r.load.padEnd(6)} ${r.startUtc.slice(11, 19)}  ${r.loadAvg[0].toFixed(2).padStart(5)}   ${String(r.probeDecoded).padStart(5)}/${String(r.probeDecoded - r.unpainted).padEnd(5)} of ${String(r.probeWritten).padEnd(5)}`;
+      const head = `${loadLabel(r).padEnd(11)} ${r.startUtc.slice(11, 19)}  ${r.loadAvg[0].toFixed(2).padStart(5)}   ${String(r.probeDecoded).padStart(5)}/${String(r.probeDecoded - r.unpainted).padEnd(5)} of ${String(r.probeWritten).padEnd(5)}`;
       console.log(`${head}  painted ${r.paintedMs.map((x) => f1(x).padStart(7)).join(' ')}`);
       console.log(
         `${' '.repeat(head.length)}  decoded ${r.decodedMs.map((x) => f1(x).padStart(7)).join(' ')}`,
@@ -479,10 +491,11 @@ export const paintedBench = {
       for (const r of results) {
         for (const ref of ['stream', 'stream-bp0']) {
           const s = lat.results.find((x) => x.tool === ref && x.load === r.load);
-          if (!s || !(s.us[0] > 0)) continue;
+          // bench latency's heavy load is HEAVY_RATE: other rates have no reference there.
+          if (!s || !(s.us[0] > 0) || (r.load === 'heavy' && r.bgRate !== HEAVY_RATE)) continue;
           const ratio = s.us.map((x, j) => x / 1000 / r.paintedMs[j]);
           console.log(
-            `${r.load}: trace-cmd ${ref} (printed) / ringside painted: p50 ${ratio[0].toFixed(1)}x, ` +
+            `${loadLabel(r)}: trace-cmd ${ref} (printed) / ringside painted: p50 ${ratio[0].toFixed(1)}x, ` +
               `p99 ${ratio[2].toFixed(1)}x`,
           );
         }
@@ -490,10 +503,10 @@ export const paintedBench = {
     }
     for (const r of results) {
       console.log(
-        `${r.load}: painted / decoded (same run): p50 ${(r.paintedMs[0] / r.decodedMs[0]).toFixed(0)}x, ` +
+        `${loadLabel(r)}: painted / decoded (same run): p50 ${(r.paintedMs[0] / r.decodedMs[0]).toFixed(0)}x, ` +
           `p99 ${(r.paintedMs[2] / r.decodedMs[2]).toFixed(1)}x; aim p99 < 50 ms: ${r.paintedMs[2] < 50 ? 'met' : 'not met'}`,
       );
     }
-    return {secs, heavyRate, probeCpu: PROBE_CPU, bgCpu: BG_CPU, percentiles: PS, results, stream};
+    return {secs, heavyRates, probeCpu: PROBE_CPU, bgCpu: BG_CPU, percentiles: PS, results, stream};
   },
 };
