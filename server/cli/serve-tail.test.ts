@@ -5,25 +5,36 @@ import {describe, expect, it} from 'vitest';
 import {until} from '../fanout/testing/spy-source.ts';
 import {startSimServe} from '../testing/sim-serve.ts';
 import {REPO_ROOT} from './serve-command.ts';
+import type {TailArgs} from './args.ts';
 import {runTail} from './tail-command.ts';
 
 const MARKER = /^\s*(\S+)-(\d+)\s+\[(\d{3})\]\s+(\d+\.\d{6}): print:\s+\S+: e2e-(\d+)$/;
 
+/** A sim `serve` and a `tail` of it over a real WebSocket; `stop()` ends the tail (as Ctrl-C). */
+async function tailOfSimServe(seed: string, args: Partial<TailArgs> = {}) {
+  const {serve, sim} = await startSimServe(['--seed', seed]);
+  const lines: string[] = [];
+  const errs: string[] = [];
+  const ac = new AbortController();
+  const tail = runTail(
+    {source: 'auto', events: [], url: serve.url, help: false, ...args},
+    {
+      write: (t) => lines.push(...t.split('\n').filter(Boolean)),
+      err: (l) => errs.push(l),
+      signal: ac.signal,
+    },
+  );
+  const stop = () => {
+    ac.abort();
+    return tail;
+  };
+  return {serve, sim, lines, errs, stop};
+}
+
 describe('serve → tail over a real WebSocket (sim source)', () => {
   it('scripted markers arrive exactly once, in order, with no loss', async () => {
-    const {serve, sim} = await startSimServe(['--seed', '7']);
-    const lines: string[] = [];
-    const errs: string[] = [];
-    const ac = new AbortController();
+    const {serve, sim, lines, errs, stop} = await tailOfSimServe('7');
     try {
-      const tail = runTail(
-        {source: 'auto', events: [], url: serve.url, help: false},
-        {
-          write: (t) => lines.push(...t.split('\n').filter(Boolean)),
-          err: (l) => errs.push(l),
-          signal: ac.signal,
-        },
-      );
       await until(() => lines.length > 0, 10_000, 'first lines');
       const n = 3000;
       for (let i = 0; i < n; i++) {
@@ -33,8 +44,7 @@ describe('serve → tail over a real WebSocket (sim source)', () => {
       const markers = () => lines.filter((l) => l.includes(' e2e-'));
       await until(() => markers().length >= n, 20_000, `markers (${markers().length})`);
       await new Promise((r) => setTimeout(r, 300));
-      ac.abort();
-      const result = await tail;
+      const result = await stop();
       const got = markers().map((l) => {
         const m = MARKER.exec(l);
         if (!m) throw new Error(`unexpected line: ${l}`);
@@ -67,27 +77,15 @@ describe('serve → tail over a real WebSocket (sim source)', () => {
   });
 
   it('tail --cpu: the server sends only that CPU, and its lines are not held for the others', async () => {
-    const {serve, sim} = await startSimServe(['--seed', '8']);
-    const lines: string[] = [];
-    const errs: string[] = [];
-    const ac = new AbortController();
+    const {serve, sim, lines, errs, stop} = await tailOfSimServe('8', {cpus: [1, 9]});
     try {
-      const tail = runTail(
-        {source: 'auto', events: [], url: serve.url, cpus: [1, 9], help: false},
-        {
-          write: (t) => lines.push(...t.split('\n').filter(Boolean)),
-          err: (l) => errs.push(l),
-          signal: ac.signal,
-        },
-      );
       await until(() => lines.length > 0, 10_000, 'first lines');
       const n = 400;
       for (let i = 0; i < n; i++) sim.writeMarker(i % 2, `e2e-${i}`);
       const markers = () => lines.filter((l) => l.includes(' e2e-'));
       await until(() => markers().length >= n / 2, 10_000, `cpu1 markers (${markers().length})`);
       await new Promise((r) => setTimeout(r, 300));
-      ac.abort();
-      const result = await tail;
+      const result = await stop();
       expect(new Set(lines.map((l) => /\[(\d{3})\]/.exec(l)?.[1]))).toEqual(new Set(['001']));
       expect(markers().map((l) => Number(MARKER.exec(l)?.[5]))).toEqual(
         Array.from({length: n / 2}, (_, k) => 2 * k + 1),
