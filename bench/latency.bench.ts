@@ -26,6 +26,7 @@ import {
   trackChild,
   trackInstance,
 } from './lib/cleanup.ts';
+import {formatPace, machinePace} from './lib/machine-pace.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {buildTools, markgenScript, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
@@ -203,6 +204,8 @@ export const latencyBench = {
     const probeCpu = ncpu > 1 ? 1 : 0;
     const bgCpu = 0;
     const results: LatencyResult[] = [];
+    const paceBefore = machinePace();
+    console.log(formatPace(paceBefore));
     console.log(
       `probe: 1k/s markers on cpu${probeCpu}; heavy adds 500k/s on cpu${bgCpu}; ${secs} s per run`,
     );
@@ -234,6 +237,16 @@ export const latencyBench = {
         );
       }
     }
-    return {secs, probeCpu, bgCpu, percentiles: PS, results, ratios};
+    const paceAfter = machinePace();
+    console.log(`after the runs, ${formatPace(paceAfter)}`);
+    return {
+      secs,
+      probeCpu,
+      bgCpu,
+      percentiles: PS,
+      results,
+      ratios,
+      pace: {before: paceBefore, after: paceAfter},
+    };
   },
 };

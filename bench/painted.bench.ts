@@ -35,6 +35,7 @@ import {CdpBrowser, type CdpPage} from './lib/cdp-browser.ts';
 import {ensureBuilt} from '../app/e2e/harness.ts';
 import {startChromeTrace} from './lib/chrome-trace.ts';
 import {installCleanup} from './lib/cleanup.ts';
+import {formatPace, machinePace} from './lib/machine-pace.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {BUILD, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
@@ -420,6 +421,8 @@ export const paintedBench = {
     ensureProductionBuild();
     const t = buildTools();
     const results: LoadResult[] = [];
+    // Before Chromium starts and after it is gone: the machine's own pace, not the bench's.
+    const paceBefore = machinePace();
     const browser = await CdpBrowser.launch();
     try {
       for (const load of loads)
@@ -443,6 +446,9 @@ export const paintedBench = {
     } finally {
       await browser.close();
     }
+    const pace = {before: paceBefore, after: machinePace()};
+    console.log(`before the runs, ${formatPace(pace.before)}`);
+    console.log(`after the runs, ${formatPace(pace.after)}`);
     console.log(
       `probe 1k/s on cpu${PROBE_CPU}; heavy adds ${heavyRates.map((r) => `${r / 1000}k/s`).join(', ')} on cpu${BG_CPU}; ${secs} s per load; ` +
         `a headless Node consumer on the same server (decoding cpu${PROBE_CPU} only) is the decoded reference`,
@@ -507,6 +513,15 @@ export const paintedBench = {
           `p99 ${(r.paintedMs[2] / r.decodedMs[2]).toFixed(1)}x; aim p99 < 50 ms: ${r.paintedMs[2] < 50 ? 'met' : 'not met'}`,
       );
     }
-    return {secs, heavyRates, probeCpu: PROBE_CPU, bgCpu: BG_CPU, percentiles: PS, results, stream};
+    return {
+      secs,
+      pace,
+      heavyRates,
+      probeCpu: PROBE_CPU,
+      bgCpu: BG_CPU,
+      percentiles: PS,
+      results,
+      stream,
+    };
   },
 };
