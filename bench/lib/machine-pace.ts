@@ -72,10 +72,13 @@ function walk(a: Int32Array): number {
   return at;
 }
 
-/** Time both pieces (each after one warm-up pass, so JIT and first-touch costs are excluded). */
+/** Time both pieces (after warm-up passes, so JIT and first-touch costs are excluded). */
 export function machinePace(aluSteps = ALU_STEPS, memBytes = MEM_BYTES): MachinePace {
   if (!memBuf || memBuf.byteLength !== memBytes) memBuf = chaseBuffer(memBytes);
-  sink += alu(aluSteps / 30) + walk(memBuf);
+  // Warm-up: enough calls for V8 to have optimised code ready (a first call of the long loop
+  // would otherwise run partly unoptimised: 55–65 ms where later calls took 51).
+  for (let i = 0; i < 5; i++) sink += alu(aluSteps / 20);
+  sink += walk(memBuf);
   let t = cpuMs();
   sink += alu(aluSteps);
   const aluMs = cpuMs() - t;
