@@ -145,6 +145,7 @@ describe('Notifier', () => {
     function followRig() {
       const {timers, advance} = manualTimers();
       let range: {startNs: number; endNs: number} | null = {startNs: 0, endNs: 1000};
+      let version = 3;
       const asked: TimelineQuery[] = [];
       const transferred: TimelineLod[] = [];
       const deps: FollowDeps = {
@@ -155,7 +156,7 @@ describe('Notifier', () => {
         transfer: (n, lod) => (transferred.push(lod), n),
       };
       const n = new Notifier(
-        () => 3,
+        () => version,
         250,
         timers,
         () => range,
@@ -164,10 +165,16 @@ describe('Notifier', () => {
       );
       const moveTo = (endNs: number) => {
         range = {startNs: 0, endNs};
+        version++;
+        n.data();
+      };
+      /** Data that does not move the end (a quieter CPU's, behind the newest). */
+      const addBehind = () => {
+        version++;
         n.data();
       };
       const edgesOf = (got: Notification[]) => got.flatMap((x) => (x.kind === 'edge' ? [x] : []));
-      return {n, advance, moveTo, asked, transferred, edgesOf};
+      return {n, advance, moveTo, addBehind, asked, transferred, edgesOf};
     }
     const VIEW = {cpus: [0, 1], beforeNs: 550, afterNs: 50, cols: 960};
 
@@ -216,6 +223,31 @@ describe('Notifier', () => {
       n.followDone(id);
       advance(50);
       expect(edgesOf(follower).at(-1)).toBe(last);
+    });
+
+    it('sends a follower new columns when data came in behind an end that did not move', () => {
+      const {n, advance, moveTo, addBehind, edgesOf} = followRig();
+      const follower: Notification[] = [];
+      const other: Notification[] = [];
+      const id = n.subscribe((x) => void follower.push(x));
+      n.subscribe((x) => void other.push(x));
+      n.follow(id, VIEW);
+      moveTo(5000);
+      advance(0);
+      n.followDone(id);
+      advance(20);
+      const before = edgesOf(follower).length;
+      const otherBefore = edgesOf(other).length;
+      addBehind();
+      advance(20);
+      const last = edgesOf(follower).at(-1)!;
+      expect(edgesOf(follower).length).toBe(before + 1);
+      expect(last).toMatchObject({endNs: 5000, version: 5, timeline: {}});
+      // Nothing to slide to for a listener without columns; nothing new, nothing sent.
+      expect(edgesOf(other).length).toBe(otherBefore);
+      n.followDone(id);
+      advance(20);
+      expect(edgesOf(follower).length).toBe(before + 1);
     });
 
     it('does not wait for an acknowledgement forever, and stops on follow(null)', () => {

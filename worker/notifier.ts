@@ -17,7 +17,8 @@
  * ingesting, and the answer again in the page's (`npm run bench painted`, heavy load). One
  * such edge is in flight per listener: the next waits until the page says it used or dropped
  * the last (`followDone`), so a page that draws slowly is never sent columns it would throw
- * away; FOLLOW_ACK_TIMEOUT_MS guards against a page that never says so.
+ * away; FOLLOW_ACK_TIMEOUT_MS guards against a page that never says so. A follower also gets an
+ * edge when data came in without moving the end (its columns changed; the range did not).
  */
 import type {HelloInfo, NoticeFrame} from '../core/protocol.ts';
 import type {TimelineLod, TimelineQuery} from './timeline-lod.ts';
@@ -104,6 +105,8 @@ interface ListenerState {
   lastFollowMs: number;
   /** The newest end this listener was sent. */
   lastEndNs: number;
+  /** The data version of the last followed edge it was sent (its columns' data). */
+  lastVersion: number;
 }
 
 const realTimers: TimerApi = {
@@ -136,7 +139,14 @@ export class Notifier {
 
   subscribe(cb: Listener): number {
     const id = this.nextId++;
-    this.listeners.set(id, {cb, follow: null, outstanding: 0, lastFollowMs: NaN, lastEndNs: NaN});
+    this.listeners.set(id, {
+      cb,
+      follow: null,
+      outstanding: 0,
+      lastFollowMs: NaN,
+      lastEndNs: NaN,
+      lastVersion: NaN,
+    });
     return id;
   }
 
@@ -224,11 +234,16 @@ export class Notifier {
     const r = this.edgeRange?.();
     if (!r) return;
     const now = this.timers.now();
+    const version = this.version();
     let sent = false;
     let retryAtMs = Infinity;
     for (const [id, l] of this.listeners) {
-      if (r.endNs === l.lastEndNs) continue; // not a new end: nothing to slide to
       const f = this.followDeps && l.follow;
+      // Not a new end: nothing to slide to. A follower's columns are stale all the same when
+      // any data came in: a quieter CPU's last events can arrive after a busier CPU has moved
+      // the end past them, and without an edge they were never drawn (`bench painted` heavy:
+      // the probe CPU's last 5 ms).
+      if (r.endNs === l.lastEndNs && (!f || version === l.lastVersion)) continue;
       if (f && l.outstanding >= FOLLOW_IN_FLIGHT) {
         const giveUpMs = l.lastFollowMs + FOLLOW_ACK_TIMEOUT_MS;
         if (now < giveUpMs) {
@@ -240,7 +255,7 @@ export class Notifier {
       sent = true;
       l.lastEndNs = r.endNs;
       const sentMs = performance.timeOrigin + performance.now();
-      const edge = {kind: 'edge', version: this.version(), ...r, sentMs} as const;
+      const edge = {kind: 'edge', version, ...r, sentMs} as const;
       if (!f) {
         this.deliver(id, l, edge);
         continue;
@@ -252,6 +267,7 @@ export class Notifier {
         cpus: f.cpus,
       };
       const lod = this.followDeps!.answer(query);
+      l.lastVersion = version;
       l.outstanding++;
       l.lastFollowMs = now;
       this.deliver(id, l, this.followDeps!.transfer({...edge, timeline: {query, lod}}, lod));

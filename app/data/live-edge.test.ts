@@ -172,8 +172,10 @@ describe('LiveEdge', () => {
     it("hands a push's columns to the cache right before its slide, and back once used or not", () => {
       const {store, edge, advance} = pushRig();
       const log: string[] = [];
-      edge.onTimelines = (t) =>
-        log.push(`cache ${t.edgeNs} at view end ${store.getState().viewport.endNs}`);
+      edge.onTimelines = (t, redraw) =>
+        log.push(
+          `cache ${t.edgeNs} at view end ${store.getState().viewport.endNs}${redraw ? ' redraw' : ''}`,
+        );
       const pushed = (endNs: number): PushedTimelines => ({
         range: {startNs: endNs - 2.2e9, endNs: endNs + 0.2e9},
         cols: 240,
@@ -203,6 +205,16 @@ describe('LiveEdge', () => {
         'cache 5000000000 at view end 3000000000',
         'done 5000000000',
       ]);
+      // New columns at the same end (a quieter CPU's data came in behind it): no slide, but the
+      // cache is told to redraw.
+      log.length = 0;
+      advance(200);
+      edge.push({startNs: 0, endNs: 5e9}, pushed(5e9));
+      expect(log).toEqual(['cache 5000000000 at view end 5000000000 redraw', 'done 5000000000']);
+      store.getState().setFollowLive(false);
+      log.length = 0;
+      edge.push({startNs: 0, endNs: 5e9}, pushed(5e9));
+      expect(log).toEqual(['done 5000000000']); // not following: dropped
     });
   });
 });

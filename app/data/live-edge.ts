@@ -89,9 +89,10 @@ export class LiveEdge {
   asked = 0;
   /**
    * Where a push's timeline columns go (the timeline cache), right before the slide to its
-   * edge, so the canvases find them there instead of asking.
+   * edge, so the canvases find them there instead of asking. `redraw`: no slide follows (the
+   * end did not move), so whoever draws them must be told.
    */
-  onTimelines: ((t: PushedTimelines) => void) | undefined;
+  onTimelines: ((t: PushedTimelines, redraw: boolean) => void) | undefined;
 
   constructor(
     private readonly store: AppStore,
@@ -142,9 +143,13 @@ export class LiveEdge {
       this.lastEndNs = r.endNs;
       const t0 = this.now();
       this.lastSlideMs = t0;
-      if (p.timelines) this.onTimelines?.(p.timelines);
+      if (p.timelines) this.onTimelines?.(p.timelines, false);
       this.store.getState().setDataRange(r);
       this.watchFrame(t0);
+    } else if (this.owns && p.timelines) {
+      // The same end with new columns: data of a quieter CPU came in behind the newest. No
+      // slide, but the canvases must redraw with them.
+      this.onTimelines?.(p.timelines, true);
     }
     p.timelines?.done();
   }

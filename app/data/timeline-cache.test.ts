@@ -190,5 +190,25 @@ describe('TimelineCache', () => {
         expect(done).toBe(0); // handing the columns back is the caller's (live-edge.ts)
       });
     });
+
+    it('tells its listeners about pushed columns only when asked to (no slide to redraw)', () => {
+      const {cache} = followRig();
+      let told = 0;
+      cache.subscribe(() => told++);
+      const pushed = (dataVersion: number): PushedTimelines => ({
+        range: {startNs: 4900, endNs: 6100},
+        cols: 240,
+        edgeNs: 6000,
+        dataVersion,
+        cpus: [0],
+        tracks: [buildTrack({cpu: 0, events: [[5990 + dataVersion, 0, 1]]})],
+        done: () => {},
+      });
+      cache.accept(pushed(1));
+      expect(told).toBe(0);
+      cache.accept(pushed(2), true);
+      expect(told).toBe(1);
+      expect(cache.get(0)?.events.tsNs[0]).toBe(5992);
+    });
   });
 });

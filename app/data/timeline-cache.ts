@@ -213,9 +213,9 @@ export class TimelineCache {
   /**
    * Columns the backend pushed with an 'edge' for the followed view: kept like answers to a
    * question asked at that edge (newer than any question in flight), so the slide to that edge
-   * finds them here.
+   * finds them here. `notify`: tell the listeners (no slide will make the canvases redraw).
    */
-  accept(p: PushedTimelines): void {
+  accept(p: PushedTimelines, notify = false): void {
     p.cpus.forEach((cpu, i) => {
       const vp = {startNs: p.edgeNs, endNs: p.edgeNs};
       const ask = {
@@ -228,6 +228,7 @@ export class TimelineCache {
       };
       if (p.tracks[i] && this.store(ask, p.tracks[i])) this.accepted++;
     });
+    if (notify) this.changed();
   }
 
   /** Ask now for the views refused while these CPUs' answers were on their way. */
