@@ -54,6 +54,41 @@ describe('TimelineCache', () => {
     expect(cache.covers(0, {startNs: 1000, endNs: 2000}, 100, 2)).toBe(false);
   });
 
+  it('looks again once an answer kept for its age is too old for newer data', async () => {
+    const b = deferredBackend();
+    let now = 0;
+    const timers: {at: number; cb: () => void}[] = [];
+    const cache = new TimelineCache(
+      b,
+      () => now,
+      (cb, ms) => timers.push({at: now + ms, cb}),
+    );
+    let changes = 0;
+    const vp = {startNs: 1000, endNs: 2000};
+    // A still view that asks again whenever it is told (what TimelineCanvas does).
+    cache.subscribe(() => {
+      changes++;
+      cache.ensure(0, vp, 100, 2);
+    });
+    cache.ensure(0, vp, 100, 1);
+    b.calls[0].resolve(buildTrack({}));
+    await flush();
+    expect(changes).toBe(1);
+    now = 50;
+    expect(cache.ensure(0, vp, 100, 2)).toBe(false); // newer data, but the answer is young
+    expect(cache.ensure(0, vp, 100, 2)).toBe(false);
+    expect(timers).toHaveLength(1); // one look again, not one per ask
+    now = timers[0].at;
+    expect(now).toBeGreaterThan(LIVE_REFRESH_MS);
+    timers.shift()!.cb();
+    expect(b.calls).toHaveLength(2); // told, the view asked, and now it fetches
+    expect(cache.ensure(0, vp, 100, 1)).toBe(false); // in flight; same data as the answer: no timer
+    b.calls[1].resolve(buildTrack({}));
+    await flush();
+    expect(cache.ensure(0, vp, 100, 2)).toBe(false);
+    expect(timers).toHaveLength(0); // the answer is for this data: nothing to look at again
+  });
+
   it('while following, refetches as soon as the view end passes the one it asked for', async () => {
     const b = deferredBackend();
     const cache = new TimelineCache(b, () => 0);

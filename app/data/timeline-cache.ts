@@ -74,10 +74,14 @@ export class TimelineCache {
   private followWant: FollowView | null = null;
   private followSent: FollowView | null = null;
   private followQueued = false;
+  /** A look again at answers kept only for their age (see recheckWhenStale). */
+  private recheck: unknown;
 
   constructor(
     private readonly backend: Pick<DashboardBackend, 'timeline' | 'timelines' | 'follow'>,
     private readonly now: () => number = () => performance.now(),
+    private readonly later: (cb: () => void, ms: number) => unknown = (cb, ms) =>
+      setTimeout(cb, ms),
   ) {}
 
   get(cpu: number): TimelineTrack | undefined {
@@ -137,7 +141,10 @@ export class TimelineCache {
   ): boolean {
     if (widthPx <= 0 || !(vp.endNs > vp.startNs)) return false;
     this.tellFollow(cpu, vp, widthPx, following);
-    if (this.covers(cpu, vp, widthPx, dataVersion, following)) return false;
+    if (this.covers(cpu, vp, widthPx, dataVersion, following)) {
+      this.recheckWhenStale(cpu, dataVersion);
+      return false;
+    }
     if (this.inflight.has(cpu)) {
       // Asked again while an answer is on its way (the followed view slid on): ask for this
       // view as soon as that answer is here, not at the next draw (up to a frame later).
@@ -169,6 +176,22 @@ export class TimelineCache {
       (err: unknown) => this.failed([ask], err),
     );
     return true;
+  }
+
+  /**
+   * An answer for older data serves a view only while it is younger than LIVE_REFRESH_MS. When
+   * that is why it served, listeners are told again once it is older, so they ask again: new
+   * data that came in during those last milliseconds has no later 'data' push to bring it to
+   * the screen (a view left still over the end of a burst kept missing its last events).
+   */
+  private recheckWhenStale(cpu: number, dataVersion: number): void {
+    const e = this.entries.get(cpu);
+    if (!e || e.dataVersion === dataVersion || this.recheck !== undefined) return;
+    const waitMs = Math.max(0, e.fetchedAtMs + LIVE_REFRESH_MS - this.now()) + 1;
+    this.recheck = this.later(() => {
+      this.recheck = undefined;
+      this.changed();
+    }, waitMs);
   }
 
   /**
