@@ -142,7 +142,8 @@ export class TimelineCache {
     if (widthPx <= 0 || !(vp.endNs > vp.startNs)) return false;
     this.tellFollow(cpu, vp, widthPx, following);
     if (this.covers(cpu, vp, widthPx, dataVersion, following)) {
-      this.recheckWhenStale(cpu, dataVersion);
+      // A followed view needs no look again: the worker pushes it columns for any new data.
+      if (!following) this.recheckWhenStale(cpu, dataVersion);
       return false;
     }
     if (this.inflight.has(cpu)) {
@@ -182,7 +183,9 @@ export class TimelineCache {
    * An answer for older data serves a view only while it is younger than LIVE_REFRESH_MS. When
    * that is why it served, listeners are told again once it is older, so they ask again: new
    * data that came in during those last milliseconds has no later 'data' push to bring it to
-   * the screen (a view left still over the end of a burst kept missing its last events).
+   * the screen (a view left still over the end of a burst kept missing its last events). Not
+   * for a followed view: the look again cost a question each 200 ms under heavy load, and the
+   * worker pushes a follower new columns for any new data (notifier.ts).
    */
   private recheckWhenStale(cpu: number, dataVersion: number): void {
     const e = this.entries.get(cpu);
