@@ -87,6 +87,10 @@ describe('TimelineCache', () => {
     await flush();
     expect(cache.ensure(0, vp, 100, 2)).toBe(false);
     expect(timers).toHaveLength(0); // the answer is for this data: nothing to look at again
+    // A followed view is pushed new columns by the worker: no timer for it.
+    now += 10;
+    expect(cache.ensure(0, vp, 100, 3, true)).toBe(false);
+    expect(timers).toHaveLength(0);
   });
 
   it('while following, refetches as soon as the view end passes the one it asked for', async () => {
