@@ -12,7 +12,8 @@
  *
  * Connection protocol: HELLO at once; after the client's HELLO_ACK the current METADATA, then
  * live data (only the CPUs it listed in HELLO_ACK `cpus`, if it did). Late joiners get exactly
- * the same. A client's room counts whatever CPUs it takes: the source reads all CPUs at once. Malformed client frames close that client only.
+ * the same. A client's room counts whatever CPUs it takes: the source reads all CPUs at once.
+ * Malformed client frames close that client only.
  *
  * Also here: source notices go to every client as NOTICE (also while nobody reads: the source's
  * pollNotices() is looked at every `noticePollMs` when idle); after each read that delivered
