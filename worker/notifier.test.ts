@@ -177,13 +177,18 @@ describe('Notifier', () => {
       return {n, advance, moveTo, addBehind, asked, transferred, edgesOf};
     }
     const VIEW = {cpus: [0, 1], beforeNs: 550, afterNs: 50, cols: 960};
-
-    it("sends the followed view's columns with the edge, to the listener that follows", () => {
-      const {n, advance, moveTo, asked, transferred, edgesOf} = followRig();
+    /** Two listeners: the one with `id` will follow, the other never does. */
+    function twoListeners(n: Notifier) {
       const follower: Notification[] = [];
       const other: Notification[] = [];
       const id = n.subscribe((x) => void follower.push(x));
       n.subscribe((x) => void other.push(x));
+      return {id, follower, other};
+    }
+
+    it("sends the followed view's columns with the edge, to the listener that follows", () => {
+      const {n, advance, moveTo, asked, transferred, edgesOf} = followRig();
+      const {id, follower, other} = twoListeners(n);
       moveTo(1000);
       advance(0);
       expect(edgesOf(follower).map((e) => e.timeline)).toEqual([undefined]);
@@ -200,10 +205,7 @@ describe('Notifier', () => {
 
     it(`keeps ${FOLLOW_IN_FLIGHT} followed edge in flight: the next goes on followDone`, () => {
       const {n, advance, moveTo, edgesOf} = followRig();
-      const follower: Notification[] = [];
-      const other: Notification[] = [];
-      const id = n.subscribe((x) => void follower.push(x));
-      n.subscribe((x) => void other.push(x));
+      const {id, follower, other} = twoListeners(n);
       n.follow(id, VIEW);
       advance(0);
       expect(edgesOf(follower).length).toBe(1);
@@ -227,10 +229,7 @@ describe('Notifier', () => {
 
     it('sends a follower new columns when data came in behind an end that did not move', () => {
       const {n, advance, moveTo, addBehind, edgesOf} = followRig();
-      const follower: Notification[] = [];
-      const other: Notification[] = [];
-      const id = n.subscribe((x) => void follower.push(x));
-      n.subscribe((x) => void other.push(x));
+      const {id, follower, other} = twoListeners(n);
       n.follow(id, VIEW);
       moveTo(5000);
       advance(0);
