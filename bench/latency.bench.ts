@@ -29,7 +29,14 @@ import {
 import {formatPace, machinePace} from './lib/machine-pace.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
-import {buildTools, markgenScript, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
+import {
+  HEAVY_RATE,
+  buildTools,
+  markgenScript,
+  runMarkgens,
+  type Tools,
+  type Writer,
+} from './lib/tools.ts';
 import {percentiles} from './lib/util.ts';
 
 const PS = [50, 95, 99, 100];
@@ -54,7 +61,7 @@ function summarize(
 
 function writersFor(load: 'light' | 'heavy', probeCpu: number, bgCpu: number): Writer[] {
   const probe = {cpu: probeCpu, rate: 1000};
-  return load === 'light' ? [probe] : [{cpu: bgCpu, rate: 500_000}, probe];
+  return load === 'light' ? [probe] : [{cpu: bgCpu, rate: HEAVY_RATE}, probe];
 }
 
 async function ringside(
@@ -207,7 +214,7 @@ export const latencyBench = {
     const paceBefore = machinePace();
     console.log(formatPace(paceBefore));
     console.log(
-      `probe: 1k/s markers on cpu${probeCpu}; heavy adds 500k/s on cpu${bgCpu}; ${secs} s per run`,
+      `probe: 1k/s markers on cpu${probeCpu}; heavy adds ${HEAVY_RATE / 1000}k/s on cpu${bgCpu}; ${secs} s per run`,
     );
     console.log(`tool      load     samples      p50 µs     p95 µs     p99 µs     max µs`);
     for (const load of ['light', 'heavy'] as const) {

@@ -38,7 +38,7 @@ import {installCleanup} from './lib/cleanup.ts';
 import {formatPace, machinePace} from './lib/machine-pace.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
-import {BUILD, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
+import {BUILD, HEAVY_RATE, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
 import {percentiles, wallMinusMonoNs} from './lib/util.ts';
 
 const PS = [50, 95, 99, 100];
@@ -73,9 +73,6 @@ function ensureProductionBuild(): void {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-/** The heavy load's background rate unless --heavy-rate says otherwise (bench latency's too). */
-const HEAVY_RATE = 500_000;
 
 /** 'light', 'heavy' at the default rate, 'heavy@50k' at another. */
 const loadLabel = (r: {load: Load; bgRate: number}): string =>
@@ -420,6 +417,13 @@ export const paintedBench = {
     ensureBuilt();
     ensureProductionBuild();
     const t = buildTools();
+    const profile = args.includes('--profile')
+      ? 'profile'
+      : args.includes('--trace')
+        ? 'trace'
+        : args.includes('--sched')
+          ? 'sched'
+          : undefined;
     const results: LoadResult[] = [];
     // Before Chromium starts and after it is gone: the machine's own pace, not the bench's.
     const paceBefore = machinePace();
@@ -427,22 +431,7 @@ export const paintedBench = {
     try {
       for (const load of loads)
         for (const heavyRate of load === 'heavy' ? heavyRates : [0])
-          results.push(
-            await runLoad(
-              t,
-              load,
-              secs,
-              browser,
-              args.includes('--profile')
-                ? 'profile'
-                : args.includes('--trace')
-                  ? 'trace'
-                  : args.includes('--sched')
-                    ? 'sched'
-                    : undefined,
-              heavyRate,
-            ),
-          );
+          results.push(await runLoad(t, load, secs, browser, profile, heavyRate));
     } finally {
       await browser.close();
     }

@@ -65,6 +65,12 @@ export interface Writer {
   rate: number;
 }
 
+/**
+ * The heavy load's background writer rate in `bench latency` and `bench painted` (events/s):
+ * one constant, because painted compares its heavy runs with latency's trace-cmd reference.
+ */
+export const HEAVY_RATE = 500_000;
+
 export interface MarkgenResult {
   cpu: number;
   written: number;
