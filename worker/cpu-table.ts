@@ -17,10 +17,11 @@
  * The cap is charged for the rows the columns have touched (`touchedRows`), not for their
  * capacity: a fresh typed array takes memory only where it is written (a 256 MiB one is
  * allocated in 0.5–2 ms in a Chromium worker and costs 0.6–0.95 s to fill the first time on the
- * project VM). So columns grow 4× at a time, which writes each row into fresh memory about
- * 1.3 times in all instead of 3 times at 1.5×: `copyRows` was 1.2 s of the page's worker in a
- * 6 s `bench painted --profile` heavy run. A full window touches all of its capacity and
- * then holds at most ~33 % slack (see `reserve`).
+ * project VM). So small columns grow 4× at a time, and a table that outgrows 64k rows takes
+ * its whole row budget (what the cap leaves it) in one step: each row is written into fresh
+ * memory about once, by its append, instead of again by every growth (`copyRows` was 1.2 s of
+ * the page's worker in a 6 s `bench painted --profile` heavy run at 1.5× steps, 0.95 s at 4×).
+ * A full window touches all of its capacity and then holds at most ~33 % slack (see `reserve`).
  * The payload stays in the page bytes it came in, so any field can be decoded later.
  */
 
@@ -72,15 +73,31 @@ type Columns = Pick<CpuTable, 'tsNs' | 'payloadOffset' | 'payloadLen' | 'pid' | 
 /** Growth factor of the columns (see the header: touched memory, not capacity, is charged). */
 const GROWTH = 4;
 
-/** `factor` × `need` rows (1024-row steps; at most `maxRows` but never below `need`). */
+/**
+ * A 4× growth that would reach this many rows takes the table's whole row budget instead.
+ * Every 4× step copies the live rows into fresh memory, and a filling window's big steps
+ * (256k → 1M → 4M → the budget) copied ~4 M rows in a 6 s `bench painted` heavy run: `copyRows`
+ * was 0.95 s of the page's worker, the largest item of its profile. Capacity never written
+ * takes no memory (see the header), so one step to the budget costs address space only, and
+ * each row is written into fresh memory once, by its append.
+ */
+const BUDGET_STEP_ROWS = 256 * 1024;
+
+/**
+ * `factor` × `need` rows (1024-row steps; at most `maxRows` but never below `need`); a 4×
+ * growth that big takes all of a finite `maxRows` (BUDGET_STEP_ROWS).
+ */
 function growTo(need: number, maxRows: number, factor = GROWTH): number {
-  const want = Math.max(need, Math.min(need * factor, maxRows));
+  let want = Math.max(need, Math.min(need * factor, maxRows));
+  if (factor === GROWTH && want >= BUDGET_STEP_ROWS && Number.isFinite(maxRows))
+    want = Math.max(need, maxRows);
   return Math.max(INITIAL_CAPACITY, Math.ceil(want / 1024) * 1024);
 }
 
 /** Rows [from, to) of `src`'s columns into `dst` from row `at`. */
 function copyRows(src: CpuTable, dst: Columns, from: number, to: number, at: number): void {
   src.largestCopy = Math.max(src.largestCopy, to - from);
+  src.rowsCopied += to - from;
   dst.tsNs.set(src.tsNs.subarray(from, to), at);
   dst.payloadOffset.set(src.payloadOffset.subarray(from, to), at);
   dst.payloadLen.set(src.payloadLen.subarray(from, to), at);
@@ -253,6 +270,8 @@ export class CpuTable {
   reallocs = 0;
   /** Most rows copied into new columns by one call (diagnostics and tests). */
   largestCopy = 0;
+  /** Rows copied into new columns in all (diagnostics and tests). */
+  rowsCopied = 0;
 
   /**
    * New columns of `factor` × `need` rows (1024-row steps; at most `maxRows` but never below
