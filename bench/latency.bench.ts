@@ -10,7 +10,9 @@
  * Loads: light = a 1k/s probe writer on cpu1 alone; heavy = the same probe plus a 500k/s
  * background writer on cpu0. Percentiles are of the probe's events (cpu1).
  *
- * npm run bench latency [--secs S] [--sched]
+ * npm run bench latency [--secs S] [--repeat N] [--sched]
+ * (--repeat N: every run N times, in turn, then Ringside's p99 and the ratios as median and range
+ * over the rounds, lib/over-runs.ts)
  * (--sched: every thread's time running and waiting in the run queue during Ringside's runs,
  * lib/sched-split.ts)
  */
@@ -27,6 +29,7 @@ import {
   trackInstance,
 } from './lib/cleanup.ts';
 import {formatPace, machinePace} from './lib/machine-pace.ts';
+import {formatOverRuns, overRuns, repeatArg} from './lib/over-runs.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {
@@ -43,7 +46,12 @@ const PS = [50, 95, 99, 100];
 
 type Tool = 'ringside' | 'stream' | 'stream-bp0';
 
+/** Write → decoded aim, p99 (issue #6). */
+const DECODED_AIM_MS = 20;
+
 interface LatencyResult {
+  /** Which round of `--repeat` (1-based). */
+  round?: number;
   tool: Tool;
   load: 'light' | 'heavy';
   samples: number;
@@ -199,6 +207,33 @@ async function streamWithRetry(...a: Parameters<typeof stream>) {
   return stream(...a);
 }
 
+/** Ringside's p99 per load (against the aim) and the p99 ratios, over the `--repeat` rounds. */
+function summariseRounds(results: LatencyResult[], ratios: Record<string, number[]>) {
+  console.log(`\nover ${Math.max(...results.map((r) => r.round ?? 1))} rounds:`);
+  return (['light', 'heavy'] as const).map((load) => {
+    const ours = results.filter((r) => r.tool === 'ringside' && r.load === load && r.samples > 0);
+    const p99 = overRuns(
+      ours.map((r) => r.us[2] / 1000),
+      DECODED_AIM_MS,
+    );
+    console.log(`${load}: ringside p99 ${formatOverRuns(p99)}`);
+    const refs = Object.fromEntries(
+      ['stream', 'stream-bp0'].flatMap((ref) => {
+        const xs = Object.entries(ratios)
+          .filter(([k]) => k === `${load} ${ref}` || k.startsWith(`${load} ${ref} #`))
+          .map(([, v]) => v[2]);
+        if (xs.length === 0) return [];
+        const r = overRuns(xs);
+        console.log(
+          `${' '.repeat(load.length)}  trace-cmd ${ref} / ringside p99 ${formatOverRuns(r, 'x')}`,
+        );
+        return [[ref, r]];
+      }),
+    );
+    return {load, ringsideP99Ms: p99, p99Ratio: refs};
+  });
+}
+
 export const latencyBench = {
   describe:
     'write-to-decoded latency p50/p95/p99 (trace clock mono): ringside live vs trace-cmd stream',
@@ -206,6 +241,7 @@ export const latencyBench = {
     installCleanup();
     const i = args.indexOf('--secs');
     const secs = Number(i >= 0 ? args[i + 1] : 3);
+    const repeat = repeatArg(args);
     const t = buildTools();
     const ncpu = cpus().length;
     const probeCpu = ncpu > 1 ? 1 : 0;
@@ -217,37 +253,48 @@ export const latencyBench = {
       `probe: 1k/s markers on cpu${probeCpu}; heavy adds ${HEAVY_RATE / 1000}k/s on cpu${bgCpu}; ${secs} s per run`,
     );
     console.log(`tool      load     samples      p50 µs     p95 µs     p99 µs     max µs`);
-    for (const load of ['light', 'heavy'] as const) {
-      for (const tool of ['ringside', 'stream', 'stream-bp0'] as const) {
-        const r =
-          tool === 'ringside'
-            ? await ringside(t, load, secs, probeCpu, bgCpu, args.includes('--sched'))
-            : await streamWithRetry(t, load, secs, probeCpu, bgCpu, tool === 'stream-bp0');
-        results.push(r);
-        console.log(
-          `${tool.padEnd(9)} ${load.padEnd(6)} ${String(r.samples).padStart(9)} ${r.us
-            .map((x) => x.toFixed(0).padStart(10))
-            .join(' ')}`,
-        );
+    for (let round = 1; round <= repeat; round++) {
+      for (const load of ['light', 'heavy'] as const) {
+        for (const tool of ['ringside', 'stream', 'stream-bp0'] as const) {
+          const r =
+            tool === 'ringside'
+              ? await ringside(t, load, secs, probeCpu, bgCpu, args.includes('--sched'))
+              : await streamWithRetry(t, load, secs, probeCpu, bgCpu, tool === 'stream-bp0');
+          r.round = round;
+          results.push(r);
+          console.log(
+            `${tool.padEnd(9)} ${load.padEnd(6)} ${String(r.samples).padStart(9)} ${r.us
+              .map((x) => x.toFixed(0).padStart(10))
+              .join(' ')}${repeat > 1 ? `   (round ${round})` : ''}`,
+          );
+        }
       }
     }
+    // Ratios within each round (the same minutes of the machine); keys get " #round" past the first.
     const ratios: Record<string, number[]> = {};
-    for (const load of ['light', 'heavy']) {
-      for (const ref of ['stream', 'stream-bp0']) {
-        const a = results.find((r) => r.tool === 'ringside' && r.load === load);
-        const b = results.find((r) => r.tool === ref && r.load === load);
-        if (!a || !b || a.samples === 0 || b.samples === 0) continue;
-        const k = `${load} ${ref}`;
-        ratios[k] = a.us.map((x, j) => b.us[j] / x);
-        console.log(
-          `${load}: trace-cmd ${ref} / ringside latency: p50 ${ratios[k][0].toFixed(1)}x, p95 ${ratios[k][1].toFixed(1)}x, p99 ${ratios[k][2].toFixed(1)}x`,
-        );
+    for (let round = 1; round <= repeat; round++) {
+      for (const load of ['light', 'heavy']) {
+        for (const ref of ['stream', 'stream-bp0']) {
+          const of = (tool: string) =>
+            results.find((r) => r.tool === tool && r.load === load && r.round === round);
+          const a = of('ringside');
+          const b = of(ref);
+          if (!a || !b || a.samples === 0 || b.samples === 0) continue;
+          const k = `${load} ${ref}${round > 1 ? ` #${round}` : ''}`;
+          ratios[k] = a.us.map((x, j) => b.us[j] / x);
+          console.log(
+            `${load}${repeat > 1 ? ` #${round}` : ''}: trace-cmd ${ref} / ringside latency: p50 ${ratios[k][0].toFixed(1)}x, p95 ${ratios[k][1].toFixed(1)}x, p99 ${ratios[k][2].toFixed(1)}x`,
+          );
+        }
       }
     }
+    const overRounds = repeat > 1 ? summariseRounds(results, ratios) : undefined;
     const paceAfter = machinePace();
     console.log(`after the runs, ${formatPace(paceAfter)}`);
     return {
       secs,
+      repeat,
+      overRounds,
       probeCpu,
       bgCpu,
       percentiles: PS,

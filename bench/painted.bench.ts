@@ -22,7 +22,10 @@
  * list runs heavy once per rate, a sweep). Percentiles of the probe.
  *
  * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--heavy-rate N]
- *   [--profile | --trace | --sched]
+ *   [--repeat N] [--profile | --trace | --sched]
+ * (--repeat N: every load N times, in turn, then each figure's median and range over the runs
+ * and how many met the aim, lib/over-runs.ts: one run's p99 under heavy load is a draw from a
+ * 3–5× range on this VM)
  * (--profile: CPU profiles of the page's worker and main thread per load, top self times printed;
  * --trace: a Chromium trace per load, self time by trace event per thread, lib/chrome-trace.ts;
  * --sched: every thread's time running and waiting in the run queue over the load's middle,
@@ -36,6 +39,7 @@ import {ensureBuilt} from '../app/e2e/harness.ts';
 import {startChromeTrace} from './lib/chrome-trace.ts';
 import {installCleanup} from './lib/cleanup.ts';
 import {formatPace, machinePace} from './lib/machine-pace.ts';
+import {formatOverRuns, overRuns, repeatArg} from './lib/over-runs.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {BUILD, HEAVY_RATE, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
@@ -256,8 +260,13 @@ function paintRates(frames: PaintFrame[]) {
   };
 }
 
+/** Write → painted aim, p99 (issue #6). */
+const PAINTED_AIM_MS = 50;
+
 interface LoadResult {
   load: Load;
+  /** Which run of the load this is (1-based; `--repeat`). */
+  round: number;
   /** The background writer's rate (0 for light). */
   bgRate: number;
   probeWritten: number;
@@ -287,6 +296,7 @@ async function runLoad(
   browser: CdpBrowser,
   profile: 'profile' | 'trace' | 'sched' | undefined,
   heavyRate: number,
+  round: number,
 ): Promise<LoadResult> {
   const label = loadLabel({load, bgRate: heavyRate});
   const startUtc = new Date().toISOString();
@@ -369,6 +379,7 @@ async function runLoad(
     const ms = (ns: number[]) => percentiles(ns, PS).map((x) => x / 1e6);
     return {
       load,
+      round,
       bgRate: load === 'light' ? 0 : heavyRate,
       probeWritten: mg.find((m) => m.cpu === PROBE_CPU)?.written ?? 0,
       probeDecoded: consumer.latencyTsNs.length,
@@ -399,6 +410,30 @@ async function runLoad(
 
 const f1 = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
+/** Per load: painted p50 / p99 and decoded p99 over the `--repeat` runs, printed and returned. */
+function summariseRounds(results: LoadResult[]) {
+  const labels = [...new Set(results.map(loadLabel))];
+  console.log(`\nover ${Math.max(...results.map((r) => r.round))} runs of each load:`);
+  return labels.map((label) => {
+    const rs = results.filter((r) => loadLabel(r) === label);
+    const row = {
+      load: label,
+      paintedP50: overRuns(rs.map((r) => r.paintedMs[0])),
+      paintedP99: overRuns(
+        rs.map((r) => r.paintedMs[2]),
+        PAINTED_AIM_MS,
+      ),
+      decodedP99: overRuns(rs.map((r) => r.decodedMs[2])),
+    };
+    console.log(`${label}: painted p99 ${formatOverRuns(row.paintedP99)}`);
+    console.log(`${' '.repeat(label.length)}  painted p50 ${formatOverRuns(row.paintedP50)}`);
+    console.log(
+      `${' '.repeat(label.length)}  decoded p99 ${formatOverRuns(row.decodedP99)} (same runs)`,
+    );
+    return row;
+  });
+}
+
 export const paintedBench = {
   describe:
     'write-to-painted latency in the dashboard (headless Chromium, live mmap, clock mono) vs write-to-decoded and trace-cmd stream',
@@ -414,6 +449,8 @@ export const paintedBench = {
     if (!heavyRates.every((r) => Number.isInteger(r) && r >= 1)) {
       throw new Error(`--heavy-rate needs whole numbers of events per second ≥ 1 (N[,M…])`);
     }
+    const repeat = repeatArg(args);
+    const runLabel = (r: LoadResult) => loadLabel(r) + (repeat > 1 ? ` #${r.round}` : '');
     ensureBuilt();
     ensureProductionBuild();
     const t = buildTools();
@@ -429,9 +466,10 @@ export const paintedBench = {
     const paceBefore = machinePace();
     const browser = await CdpBrowser.launch();
     try {
-      for (const load of loads)
-        for (const heavyRate of load === 'heavy' ? heavyRates : [0])
-          results.push(await runLoad(t, load, secs, browser, profile, heavyRate));
+      for (let round = 1; round <= repeat; round++)
+        for (const load of loads)
+          for (const heavyRate of load === 'heavy' ? heavyRates : [0])
+            results.push(await runLoad(t, load, secs, browser, profile, heavyRate, round));
     } finally {
       await browser.close();
     }
@@ -446,7 +484,7 @@ export const paintedBench = {
       'load        start UTC  loadavg  probe (decoded/painted)  latency  p50 ms  p95 ms  p99 ms  max ms',
     );
     for (const r of results) {
-      const head = `${loadLabel(r).padEnd(11)} ${r.startUtc.slice(11, 19)}  ${r.loadAvg[0].toFixed(2).padStart(5)}   ${String(r.probeDecoded).padStart(5)}/${String(r.probeDecoded - r.unpainted).padEnd(5)} of ${String(r.probeWritten).padEnd(5)}`;
+      const head = `${runLabel(r).padEnd(11)} ${r.startUtc.slice(11, 19)}  ${r.loadAvg[0].toFixed(2).padStart(5)}   ${String(r.probeDecoded).padStart(5)}/${String(r.probeDecoded - r.unpainted).padEnd(5)} of ${String(r.probeWritten).padEnd(5)}`;
       console.log(`${head}  painted ${r.paintedMs.map((x) => f1(x).padStart(7)).join(' ')}`);
       console.log(
         `${' '.repeat(head.length)}  decoded ${r.decodedMs.map((x) => f1(x).padStart(7)).join(' ')}`,
@@ -490,7 +528,7 @@ export const paintedBench = {
           if (!s || !(s.us[0] > 0) || (r.load === 'heavy' && r.bgRate !== HEAVY_RATE)) continue;
           const ratio = s.us.map((x, j) => x / 1000 / r.paintedMs[j]);
           console.log(
-            `${loadLabel(r)}: trace-cmd ${ref} (printed) / ringside painted: p50 ${ratio[0].toFixed(1)}x, ` +
+            `${runLabel(r)}: trace-cmd ${ref} (printed) / ringside painted: p50 ${ratio[0].toFixed(1)}x, ` +
               `p99 ${ratio[2].toFixed(1)}x`,
           );
         }
@@ -498,12 +536,15 @@ export const paintedBench = {
     }
     for (const r of results) {
       console.log(
-        `${loadLabel(r)}: painted / decoded (same run): p50 ${(r.paintedMs[0] / r.decodedMs[0]).toFixed(0)}x, ` +
-          `p99 ${(r.paintedMs[2] / r.decodedMs[2]).toFixed(1)}x; aim p99 < 50 ms: ${r.paintedMs[2] < 50 ? 'met' : 'not met'}`,
+        `${runLabel(r)}: painted / decoded (same run): p50 ${(r.paintedMs[0] / r.decodedMs[0]).toFixed(0)}x, ` +
+          `p99 ${(r.paintedMs[2] / r.decodedMs[2]).toFixed(1)}x; aim p99 < ${PAINTED_AIM_MS} ms: ${r.paintedMs[2] < PAINTED_AIM_MS ? 'met' : 'not met'}`,
       );
     }
+    const overRounds = repeat > 1 ? summariseRounds(results) : undefined;
     return {
       secs,
+      repeat,
+      overRounds,
       pace,
       heavyRates,
       probeCpu: PROBE_CPU,
