@@ -277,12 +277,44 @@ function sliceLod(
 interface ColumnCache {
   gridNs: number;
   col0: number;
+  /** Columns in use (the arrays may be longer: they are reused). */
+  length: number;
   firstAbs: Float64Array;
   count: Float64Array;
   tsNs: Float64Array;
   type: Float64Array;
 }
-const columnCaches = new WeakMap<CpuTable, ColumnCache>();
+/**
+ * Per table, the last dense answer's columns and a spare set the next answer is built in (the
+ * two swap): a following view asks ~50 times a second, and four fresh arrays per table per
+ * answer were ~100 KB of short-lived ArrayBuffers each time for the garbage collector to sweep.
+ */
+const columnCaches = new WeakMap<CpuTable, {last?: ColumnCache; spare?: ColumnCache}>();
+
+/** `spare` emptied for `n` columns at `gridNs` from `col0`, or new arrays when it is too short. */
+function emptyColumnCache(
+  spare: ColumnCache | undefined,
+  gridNs: number,
+  col0: number,
+  n: number,
+): ColumnCache {
+  if (!spare || spare.firstAbs.length < n) {
+    return {
+      gridNs,
+      col0,
+      length: n,
+      firstAbs: new Float64Array(n).fill(-1),
+      count: new Float64Array(n),
+      tsNs: new Float64Array(n),
+      type: new Float64Array(n),
+    };
+  }
+  spare.gridNs = gridNs;
+  spare.col0 = col0;
+  spare.length = n;
+  spare.firstAbs.fill(-1, 0, n); // the only field read before it is written (`hit` check)
+  return spare;
+}
 
 /** Pixel columns searched for (not taken from the cache) since start: diagnostics and tests. */
 export const lodCounters = {columnSearches: 0};
@@ -327,16 +359,11 @@ function eventLod(
     // follows live data slides by a few columns per frame and finds every finished column in
     // the cache, searching (a gallop through a multi-MB column, mostly cache misses) only the
     // new ones. Searches were ~20 % of the page worker's time at 500k events/s.
-    const old = columnCaches.get(t);
+    let caches = columnCaches.get(t);
+    if (!caches) columnCaches.set(t, (caches = {}));
+    const old = caches.last;
     const hit = old && old.gridNs === grid ? old : undefined;
-    const next: ColumnCache = {
-      gridNs: grid,
-      col0: g0,
-      firstAbs: new Float64Array(g1 - g0).fill(-1),
-      count: new Float64Array(g1 - g0),
-      tsNs: new Float64Array(g1 - g0),
-      type: new Float64Array(g1 - g0),
-    };
+    const next = emptyColumnCache(caches.spare, grid, g0, g1 - g0);
     let i = i0;
     for (let c = g0; c < g1 && i < i1; c++) {
       const colStart = c * grid;
@@ -347,7 +374,7 @@ function eventLod(
       let j: number;
       let first: number;
       let type: number;
-      if (whole && hit && h >= 0 && h < hit.firstAbs.length && hit.firstAbs[h] === abs) {
+      if (whole && hit && h >= 0 && h < hit.length && hit.firstAbs[h] === abs) {
         j = i + hit.count[h];
         first = hit.tsNs[h];
         type = hit.type[h];
@@ -372,7 +399,8 @@ function eventLod(
       n++;
       i = j;
     }
-    columnCaches.set(t, next);
+    caches.spare = old;
+    caches.last = next;
   }
   return {
     length: n,
