@@ -330,12 +330,14 @@ async function runLoad(
         'window.__longTasks.length = 0',
     );
     const stopProfile = profile === 'profile' ? await startWorkerProfile(page) : undefined;
-    const stopTrace = profile === 'trace' ? await startChromeTrace(browser) : undefined;
+    const traceFile = `${BUILD}painted-${load}.trace.json`;
+    const stopTrace = profile === 'trace' ? await startChromeTrace(browser, traceFile) : undefined;
     const sched = profile === 'sched' ? schedDuringLoad(secs, `${label}: `, server.pid) : undefined;
     const mg = await runMarkgens(t, server.instance, writersFor(load, heavyRate), secs);
     if (sched) console.log(await sched);
     await consumer.settle();
-    if (stopTrace) console.log(`${label}: Chromium trace, per thread\n${await stopTrace()}`);
+    if (stopTrace)
+      console.log(`${label}: Chromium trace (${traceFile}), per thread\n${await stopTrace()}`);
     if (stopProfile) {
       const prof = await stopProfile();
       for (const [name, p] of Object.entries(prof)) {

@@ -7,6 +7,7 @@
  * thread; an event's self time is its duration minus its children's. Thread CPU time comes from
  * the events' `tdur` where Chromium records it (thread time, not wall).
  */
+import {writeFileSync} from 'node:fs';
 import type {CdpBrowser} from './cdp-browser.ts';
 
 /** Categories that cover the renderer's frame pipeline and the GPU process's compositing. */
@@ -35,9 +36,21 @@ interface TraceEvent {
   args?: {name?: string};
 }
 
-export async function startChromeTrace(browser: CdpBrowser): Promise<() => Promise<string>> {
+/**
+ * Start tracing; the returned function stops it and gives the per-thread summary. With
+ * `saveTo`, the raw trace is also written there (Chrome's JSON trace format: open it in
+ * Perfetto UI or chrome://tracing to see when, not only how much).
+ */
+export async function startChromeTrace(
+  browser: CdpBrowser,
+  saveTo?: string,
+): Promise<() => Promise<string>> {
   const stop = await browser.startTracing(CATEGORIES);
-  return async () => summarize((await stop()) as TraceEvent[]);
+  return async () => {
+    const events = (await stop()) as TraceEvent[];
+    if (saveTo) writeFileSync(saveTo, JSON.stringify({traceEvents: events}));
+    return summarize(events);
+  };
 }
 
 /** Per thread (busiest first): wall time in top-level events and self time by event name. */
