@@ -78,7 +78,7 @@ describe('CpuTable', () => {
 
   it('a big table under a budget takes the budget in one step: each row copied at most once', () => {
     // 4× steps to the budget copied ~4 M rows into fresh memory while a 500k/s window filled
-    // (`copyRows`, 0.95 s of a 6 s bench painted heavy run in the page's worker).
+    // (`copyRows`, the largest item of the page worker's profile in a bench painted heavy run).
     const t = new CpuTable(0);
     const budget = 3_000_000;
     let p = 0;

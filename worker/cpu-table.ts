@@ -76,10 +76,10 @@ const GROWTH = 4;
 /**
  * A 4× growth that would reach this many rows takes the table's whole row budget instead.
  * Every 4× step copies the live rows into fresh memory, and a filling window's big steps
- * (256k → 1M → 4M → the budget) copied ~4 M rows in a 6 s `bench painted` heavy run: `copyRows`
- * was 0.95 s of the page's worker, the largest item of its profile. Capacity never written
- * takes no memory (see the header), so one step to the budget costs address space only, and
- * each row is written into fresh memory once, by its append.
+ * (256k → 1M → 4M → the budget) copied ~4 M rows in a 6 s `bench painted` heavy run. Capacity
+ * never written takes no memory (see the header), so one step to the budget costs address
+ * space only, and each row is written into fresh memory once, by its append: `bench store`
+ * fills a window 1.1–1.6× faster (docs/benchmarks.md, session 11).
  */
 const BUDGET_STEP_ROWS = 256 * 1024;
 
