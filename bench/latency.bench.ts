@@ -207,9 +207,27 @@ async function streamWithRetry(...a: Parameters<typeof stream>) {
   return stream(...a);
 }
 
+/**
+ * trace-cmd `ref` / Ringside latency per percentile within one round (the same minutes of the
+ * machine), or undefined when either run printed nothing.
+ */
+function roundRatio(
+  results: LatencyResult[],
+  load: string,
+  ref: string,
+  round: number,
+): number[] | undefined {
+  const of = (tool: string) =>
+    results.find((r) => r.tool === tool && r.load === load && r.round === round);
+  const a = of('ringside');
+  const b = of(ref);
+  if (!a || !b || a.samples === 0 || b.samples === 0) return undefined;
+  return a.us.map((x, j) => b.us[j] / x);
+}
+
 /** Ringside's p99 per load (against the aim) and the p99 ratios, over the `--repeat` rounds. */
-function summariseRounds(results: LatencyResult[], ratios: Record<string, number[]>) {
-  console.log(`\nover ${Math.max(...results.map((r) => r.round ?? 1))} rounds:`);
+function summariseRounds(results: LatencyResult[], repeat: number) {
+  console.log(`\nover ${repeat} rounds:`);
   return (['light', 'heavy'] as const).map((load) => {
     const ours = results.filter((r) => r.tool === 'ringside' && r.load === load && r.samples > 0);
     const p99 = overRuns(
@@ -219,9 +237,11 @@ function summariseRounds(results: LatencyResult[], ratios: Record<string, number
     console.log(`${load}: ringside p99 ${formatOverRuns(p99)}`);
     const refs = Object.fromEntries(
       ['stream', 'stream-bp0'].flatMap((ref) => {
-        const xs = Object.entries(ratios)
-          .filter(([k]) => k === `${load} ${ref}` || k.startsWith(`${load} ${ref} #`))
-          .map(([, v]) => v[2]);
+        const xs: number[] = [];
+        for (let round = 1; round <= repeat; round++) {
+          const r = roundRatio(results, load, ref, round);
+          if (r) xs.push(r[2]);
+        }
         if (xs.length === 0) return [];
         const r = overRuns(xs);
         console.log(
@@ -270,25 +290,22 @@ export const latencyBench = {
         }
       }
     }
-    // Ratios within each round (the same minutes of the machine); keys get " #round" past the first.
+    // The JSON keeps each round's ratios; keys get " #round" past the first.
     const ratios: Record<string, number[]> = {};
     for (let round = 1; round <= repeat; round++) {
       for (const load of ['light', 'heavy']) {
         for (const ref of ['stream', 'stream-bp0']) {
-          const of = (tool: string) =>
-            results.find((r) => r.tool === tool && r.load === load && r.round === round);
-          const a = of('ringside');
-          const b = of(ref);
-          if (!a || !b || a.samples === 0 || b.samples === 0) continue;
+          const ratio = roundRatio(results, load, ref, round);
+          if (!ratio) continue;
           const k = `${load} ${ref}${round > 1 ? ` #${round}` : ''}`;
-          ratios[k] = a.us.map((x, j) => b.us[j] / x);
+          ratios[k] = ratio;
           console.log(
             `${load}${repeat > 1 ? ` #${round}` : ''}: trace-cmd ${ref} / ringside latency: p50 ${ratios[k][0].toFixed(1)}x, p95 ${ratios[k][1].toFixed(1)}x, p99 ${ratios[k][2].toFixed(1)}x`,
           );
         }
       }
     }
-    const overRounds = repeat > 1 ? summariseRounds(results, ratios) : undefined;
+    const overRounds = repeat > 1 ? summariseRounds(results, repeat) : undefined;
     const paceAfter = machinePace();
     console.log(`after the runs, ${formatPace(paceAfter)}`);
     return {
