@@ -70,6 +70,45 @@ describe('timeline level of detail', () => {
     expect(lod.tracks[0].swaps.length).toBeGreaterThan(100);
   });
 
+  it('keeps one swap mark per column, the last id and every skipped count', () => {
+    const widthPx = 10;
+    const lod = s.timeline({startNs: t0, endNs: t1, widthPx, cpus: [0]});
+    const sw = lod.tracks[0].swaps;
+    expect(sw.length).toBeGreaterThan(1);
+    expect(sw.length).toBeLessThanOrEqual(widthPx + 1);
+    const swapPages = t.pages.filter((p) => p.swap && p.firstTsNs >= t0 && p.firstTsNs < t1);
+    const skipped = swapPages.reduce((a, p) => a + p.skippedBefore, 0);
+    expect(Array.from(sw.skipped).reduce((a, b) => a + b, 0)).toBe(skipped);
+    expect(sw.subbufId[sw.length - 1]).toBe(swapPages[swapPages.length - 1].subbufId);
+  });
+
+  it('bounds the marks by the width when pages come out of time order', () => {
+    const o = new Session();
+    const bytes = new Uint8Array(64);
+    const one = (tsNs: number, subbufId: number, seq: number) =>
+      o.handlePage({
+        cpu: 0,
+        bytes,
+        columns: {
+          length: 1,
+          tsNs: Float64Array.of(tsNs),
+          payloadOffset: Uint32Array.of(16),
+          payloadLen: Uint32Array.of(8),
+        },
+        subbufId,
+        seq,
+        lostBefore: -1,
+      });
+    // Pages alternate between the first and the last of 4 columns: each starts a new swap.
+    for (let i = 0; i < 50; i++) one(i % 2 === 0 ? 1_000 : 3_500, i, i);
+    const lod = o.timeline({startNs: 0, endNs: 4_000, widthPx: 4, cpus: [0]});
+    const tr = lod.tracks[0];
+    expect(tr.swaps.length).toBe(4 + 2);
+    expect(tr.lost.length).toBe(4 + 2);
+    expect(tr.lost.count[tr.lost.length - 1]).toBe(-1);
+    expect(Array.from(tr.swaps.skipped).every((k) => k === 0)).toBe(true);
+  });
+
   it('answers in well under a frame on 2 CPUs × 2 M events', () => {
     const big = bigTracePages(2_000_000);
     const b = session([...big[0], ...big[1]], 2 ** 30);
