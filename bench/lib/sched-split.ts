@@ -3,6 +3,10 @@
  * run queue (`/proc/<pid>/task/<tid>/schedstat`, fields 1 and 2, ns). On a saturated machine a
  * latency tail is made by threads that are runnable but not running; a CPU profile cannot show
  * that (it charges the wait to whatever function runs when the thread resumes), this can.
+ * Also, from `/proc/<pid>/task/<tid>/stat`, the part of the running time spent in the kernel
+ * (stime, in clock ticks) and the minor page faults: on the project VM a first write to fresh
+ * memory costs 10–60 µs per 4 KiB, and the page's workers spent up to half their time there
+ * (docs/benchmarks.md, session 12), which a V8 profile shows only inside whatever JS wrote.
  *
  * Take `snapshotThreads()` at the start and end of the window (while the processes of interest
  * are still alive: a thread that exited before the second snapshot is not counted) and print
@@ -17,6 +21,21 @@ export interface ThreadSample {
   name: string;
   runNs: number;
   waitNs: number;
+  /** Time in the kernel (stime), ms; tick-grained (10 ms at USER_HZ 100). */
+  sysMs: number;
+  /** Minor page faults (minflt). */
+  minorFaults: number;
+}
+
+/** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux, fixed by the ABI). */
+const USER_HZ = 100;
+
+/** minflt and stime of a `/proc/<pid>/task/<tid>/stat` line (fields 10 and 15, after comm). */
+export function parseTaskStat(line: string): {minorFaults: number; sysMs: number} {
+  // comm may hold spaces and parentheses: the fields start after the last ") ".
+  const f = line.slice(line.lastIndexOf(') ') + 2).split(' ');
+  // f[0] is field 3 (state): field n is f[n - 3].
+  return {minorFaults: Number(f[10 - 3]), sysMs: (Number(f[15 - 3]) * 1000) / USER_HZ};
 }
 
 /** Every thread of every process whose command line matches `cmdline` (default: all). */
@@ -33,12 +52,14 @@ export function snapshotThreads(cmdline: RegExp = /./): Map<number, ThreadSample
         const tid = Number(t);
         const thread = readFileSync(`/proc/${pid}/task/${tid}/comm`, 'utf8').trim();
         const [run, wait] = readFileSync(`/proc/${pid}/task/${tid}/schedstat`, 'utf8').split(' ');
+        const stat = parseTaskStat(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'));
         out.set(tid, {
           pid,
           tid,
           name: `${proc}/${thread}`,
           runNs: Number(run),
           waitNs: Number(wait),
+          ...stat,
         });
       }
     } catch {
@@ -54,6 +75,9 @@ export interface SchedRow {
   name: string;
   runMs: number;
   waitMs: number;
+  /** Of runMs, in the kernel. */
+  sysMs: number;
+  minorFaults: number;
 }
 
 /** Run and wait time per thread between two snapshots, busiest first; below `minMs` left out. */
@@ -68,7 +92,10 @@ export function schedSplit(
     if (!a || a.pid !== b.pid) continue; // a new thread (or a reused tid): no start to count from
     const runMs = (b.runNs - a.runNs) / 1e6;
     const waitMs = (b.waitNs - a.waitNs) / 1e6;
-    if (runMs + waitMs >= minMs) rows.push({pid: b.pid, tid, name: b.name, runMs, waitMs});
+    const sysMs = b.sysMs - a.sysMs;
+    const minorFaults = b.minorFaults - a.minorFaults;
+    if (runMs + waitMs >= minMs)
+      rows.push({pid: b.pid, tid, name: b.name, runMs, waitMs, sysMs, minorFaults});
   }
   return rows.sort((x, y) => y.runMs - x.runMs);
 }
@@ -90,14 +117,18 @@ export function formatSchedSplit(
   const lines = rows.map(
     (r) =>
       `  ${nameOf(r).padEnd(34)} tid ${String(r.tid).padStart(7)}  run ${r.runMs.toFixed(0).padStart(6)} ms` +
-      `  waiting ${r.waitMs.toFixed(0).padStart(6)} ms`,
+      `  waiting ${r.waitMs.toFixed(0).padStart(6)} ms` +
+      `  kernel ${r.sysMs.toFixed(0).padStart(5)} ms  minor faults ${String(r.minorFaults).padStart(6)}`,
   );
   const run = rows.reduce((n, r) => n + r.runMs, 0);
   const wait = rows.reduce((n, r) => n + r.waitMs, 0);
+  const sys = rows.reduce((n, r) => n + r.sysMs, 0);
+  const faults = rows.reduce((n, r) => n + r.minorFaults, 0);
   return (
     `${label}threads over ${(windowMs / 1000).toFixed(1)} s (run = on a CPU, waiting = runnable ` +
-    `in the run queue):\n${lines.join('\n')}\n` +
-    `  total run ${run.toFixed(0)} ms, waiting ${wait.toFixed(0)} ms`
+    `in the run queue, kernel = the part of run in the kernel):\n${lines.join('\n')}\n` +
+    `  total run ${run.toFixed(0)} ms (kernel ${sys.toFixed(0)}), waiting ${wait.toFixed(0)} ms, ` +
+    `minor faults ${faults}`
   );
 }
 
