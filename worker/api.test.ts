@@ -1,6 +1,9 @@
-import {expose, proxy, wrap, type Remote} from 'comlink';
+import {expose, proxy, transfer, wrap, type Remote} from 'comlink';
 import {afterEach, describe, expect, it, vi} from 'vitest';
+import {MIN_POOLED_BYTES} from './answer-buffers.ts';
 import {createWorkerApi, type Notification, type WorkerApi} from './api.ts';
+import {Session} from './session.ts';
+import {lodTransferables} from './timeline-lod.ts';
 import {captureMetadata, capturePages} from './testing/capture-pages.ts';
 
 const pages = [...capturePages('mixed-cpu0.raw', 0), ...capturePages('mixed-cpu1.raw', 1)];
@@ -61,6 +64,37 @@ describe('worker API over a MessageChannel', () => {
     const counts = await remote.eventCounts();
     const total = counts.data.cpus.reduce((n, c) => n + c.counts.reduce((a, b) => a + b, 0), 0);
     expect(total).toBe(43924 + 43756);
+  });
+
+  it('writes each timeline answer into one buffer, and the next into the one handed back', async () => {
+    const {api, remote} = boundary();
+    await remote.loadMetadata(captureMetadata());
+    await remote.feedPages(pages, true);
+    const c0 = (await remote.summary()).data.cpus[0];
+    const q = {startNs: c0.oldestNs, endNs: c0.newestNs, widthPx: 800};
+    const first = await remote.timeline(q);
+    const bufs = lodTransferables(first.data).filter((b) => b.byteLength > 0);
+    expect(new Set(bufs).size).toBe(1);
+    expect(bufs[0].byteLength).toBeGreaterThanOrEqual(MIN_POOLED_BYTES);
+    // The same columns as fresh arrays would hold.
+    const own = new Session();
+    own.setMetadata(captureMetadata());
+    for (const p of pages) own.handlePage(p);
+    own.flush();
+    const fresh = own.timeline(q);
+    const plain = (lod: typeof fresh) =>
+      lod.tracks.map((t) =>
+        [t.slices, t.events, t.lost, t.swaps].map((g) =>
+          Object.entries(g).map(([k, v]) => [k, ArrayBuffer.isView(v) ? Array.from(v) : v]),
+        ),
+      );
+    expect(plain(first.data)).toEqual(plain(fresh));
+    const answerBuffer = bufs[0];
+    await remote.recycle(transfer([answerBuffer], [answerBuffer]));
+    expect(answerBuffer.byteLength).toBe(0); // ours is detached: the worker has it
+    const second = await remote.timeline(q);
+    expect(plain(second.data)).toEqual(plain(fresh));
+    expect(api.answerBufferStats()).toEqual({pooled: 0, reused: 1, made: 1});
   });
 
   it('moves the version on when the cap evicts, and reports the eviction', async () => {

@@ -16,6 +16,7 @@ import type {ControlRequest, HelloInfo, ServerStats} from '../core/protocol.ts';
 import type {ConnectionState, WebSocketConstructor} from './connection.ts';
 import type {EventFilter, EventListPage, EventListQuery} from './event-list.ts';
 import type {EventRef} from './event-ref.ts';
+import {AnswerBuffers} from './answer-buffers.ts';
 import {LiveFeed} from './live-feed.ts';
 import type {CpuLoss} from './loss.ts';
 import type {CpuStats} from './meta-stats.ts';
@@ -95,6 +96,14 @@ function buffersOf(values: unknown[]): ArrayBuffer[] {
 
 export function createWorkerApi(deps: ApiDeps = {}) {
   const session = new Session();
+  // Timeline answers are written into buffers the page hands back (`recycle`) when it is done.
+  const answerBuffers = new AnswerBuffers();
+  const timelineAnswer = (q: TimelineQuery): TimelineLod => {
+    const w = answerBuffers.writer();
+    const lod = session.timeline(q, w);
+    w.done();
+    return lod;
+  };
   const notifier = new Notifier(
     () => session.version,
     deps.notifyIntervalMs,
@@ -102,7 +111,7 @@ export function createWorkerApi(deps: ApiDeps = {}) {
     () => windowEdge(session),
     undefined,
     {
-      answer: (q) => session.timeline(q),
+      answer: timelineAnswer,
       // A buffer listed twice makes postMessage throw (DataCloneError): list each once.
       transfer: (n, lod) => transfer(n, [...new Set(lodTransferables(lod))]),
     },
@@ -185,8 +194,21 @@ export function createWorkerApi(deps: ApiDeps = {}) {
     },
 
     timeline(q: TimelineQuery): Answer<TimelineLod> {
-      const lod = session.timeline(q);
+      const lod = timelineAnswer(q);
       return answer(lod, lodTransferables(lod));
+    },
+
+    /**
+     * Buffers of timeline answers the page no longer uses (transferred back): the next answers
+     * are written into them instead of fresh memory (answer-buffers.ts).
+     */
+    recycle(buffers: ArrayBuffer[]): void {
+      answerBuffers.recycle(buffers);
+    },
+
+    /** Timeline answer buffers: pooled now, reused and made so far (tests, diagnostics). */
+    answerBufferStats(): {pooled: number; reused: number; made: number} {
+      return {pooled: answerBuffers.pooled, reused: answerBuffers.reused, made: answerBuffers.made};
     },
 
     events(q: EventListQuery): Answer<EventListPage> {

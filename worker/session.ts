@@ -9,6 +9,7 @@ import {readFieldArray, readFieldInt, readFieldString, recordRef} from '../core/
 import {unreadEvents, type MetaPage} from '../core/meta-page.ts';
 import {EventRenderer} from '../core/print/render.ts';
 import {ReportFormatter} from '../core/report/report-line.ts';
+import type {ColumnOut} from './answer-buffers.ts';
 import {CommTable} from './comm-table.ts';
 import {COLUMN_BYTES_PER_EVENT} from './cpu-table.ts';
 import {EventList, type EventListPage, type EventListQuery} from './event-list.ts';
@@ -194,8 +195,8 @@ export class Session implements PageSink, StatsSink {
     return this.store.version;
   }
 
-  timeline(q: TimelineQuery): TimelineLod {
-    return queryTimeline(q, this.store, this.sched, this.types, this.comms);
+  timeline(q: TimelineQuery, out?: ColumnOut): TimelineLod {
+    return queryTimeline(q, this.store, this.sched, this.types, this.comms, out);
   }
 
   eventPage(q: EventListQuery): EventListPage {

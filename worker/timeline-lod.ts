@@ -12,6 +12,7 @@
  * Each column boundary is found by binary search (uPlot `closestIdx`), so a 2 M-event CPU
  * answers in pixel-proportional time. Merged slices take the pid of their first member.
  */
+import {sliceColumns, type ColumnOut} from './answer-buffers.ts';
 import type {CommTable} from './comm-table.ts';
 import type {CpuTable} from './cpu-table.ts';
 import {eventRef} from './event-ref.ts';
@@ -87,6 +88,8 @@ export function queryTimeline(
   sched: SchedView,
   types: TypeTable,
   comms: CommTable,
+  /** Where the answer's columns go (answer-buffers.ts); fresh arrays by default. */
+  out: ColumnOut = sliceColumns,
 ): TimelineLod {
   const widthPx = Math.max(1, Math.floor(q.widthPx));
   const cpus = q.cpus ?? [...new Set([...store.cpus(), ...sched.cpus()])].sort((a, b) => a - b);
@@ -97,8 +100,8 @@ export function queryTimeline(
       cpu,
       windowStartNs: store.oldestTsNs(cpu),
       windowEndNs: store.newestTsNs(cpu),
-      slices: sliceLod(sched, cpu, q.startNs, q.endNs, widthPx),
-      events: t ? eventLod(t, q.startNs, q.endNs, widthPx, types) : emptyEvents(),
+      slices: sliceLod(sched, cpu, q.startNs, q.endNs, widthPx, out),
+      events: t ? eventLod(t, q.startNs, q.endNs, widthPx, types, out) : emptyEvents(),
       lost: {length: 0, tsNs: new Float64Array(0), count: new Float64Array(0)},
       swaps: {
         length: 0,
@@ -107,7 +110,7 @@ export function queryTimeline(
         skipped: new Int32Array(0),
       },
     };
-    if (t) pageMarks(t, q.startNs, q.endNs, widthPx, track);
+    if (t) pageMarks(t, q.startNs, q.endNs, widthPx, track, out);
     for (let i = 0; i < track.slices.length; i++) pids.add(track.slices.pid[i]);
     return track;
   });
@@ -127,8 +130,9 @@ export function queryTimeline(
 }
 
 /**
- * Scratch columns reused across queries: an answer is built here and copied out once with
- * `slice` (the copy is what gets transferred), so each query allocates each column once.
+ * Scratch columns reused across queries: an answer is built here and copied out once (`out`:
+ * into a pooled buffer the page hands back, or fresh arrays), and the copy is what gets
+ * transferred.
  */
 let scratchCols = makeScratch(4096);
 function makeScratch(n: number) {
@@ -201,6 +205,7 @@ function sliceLod(
   startNs: number,
   endNs: number,
   widthPx: number,
+  out: ColumnOut,
 ): TrackLod['slices'] {
   const s = sched.slicesOf(cpu);
   const cap = 2 * widthPx + 4;
@@ -260,12 +265,12 @@ function sliceLod(
   }
   return {
     length: n,
-    startNs: startA.slice(0, n),
-    endNs: endA.slice(0, n),
-    pid: pidA.slice(0, n),
-    merged: mergedA.slice(0, n),
-    endState: stateA.slice(0, n),
-    waitNs: waitA.slice(0, n),
+    startNs: out.f64(startA, n),
+    endNs: out.f64(endA, n),
+    pid: out.i32(pidA, n),
+    merged: out.u32(mergedA, n),
+    endState: out.i32(stateA, n),
+    waitNs: out.f64(waitA, n),
   };
 }
 
@@ -331,6 +336,7 @@ function eventLod(
   endNs: number,
   widthPx: number,
   types: TypeTable,
+  out: ColumnOut,
 ): TrackLod['events'] {
   const ts = t.tsNs;
   const i0 = lowerBoundIn(ts, t.head, t.tail, startNs);
@@ -405,10 +411,10 @@ function eventLod(
   }
   return {
     length: n,
-    tsNs: tsA.slice(0, n),
-    type: typeA.slice(0, n),
-    id: idA.slice(0, n),
-    count: countA.slice(0, n),
+    tsNs: out.f64(tsA, n),
+    type: out.i32(typeA, n),
+    id: out.f64(idA, n),
+    count: out.u32(countA, n),
   };
 }
 
@@ -424,6 +430,7 @@ function pageMarks(
   endNs: number,
   widthPx: number,
   track: TrackLod,
+  out: ColumnOut,
 ): void {
   // Marks start pages with firstTsNs in [startNs, endNs): columns 0..widthPx (rounding). Pages
   // out of time order could start a column twice: past `cap` they join the last mark.
@@ -478,13 +485,13 @@ function pageMarks(
   }
   track.lost = {
     length: nLost,
-    tsNs: lostTs.slice(0, nLost),
-    count: lostCount.slice(0, nLost),
+    tsNs: out.f64(lostTs, nLost),
+    count: out.f64(lostCount, nLost),
   };
   track.swaps = {
     length: nSwap,
-    tsNs: swapTs.slice(0, nSwap),
-    subbufId: swapId.slice(0, nSwap),
-    skipped: swapSkipped.slice(0, nSwap),
+    tsNs: out.f64(swapTs, nSwap),
+    subbufId: out.i32(swapId, nSwap),
+    skipped: out.i32(swapSkipped, nSwap),
   };
 }

@@ -149,6 +149,12 @@ export interface DashboardBackend {
    * columns with each 'edge' (`timelines`), so a slide needs no question.
    */
   follow?(view: FollowView | null): void;
+  /**
+   * Optional: the page no longer uses these buffers of timeline answers (every track that
+   * viewed them was replaced or dropped); the backend may write later answers into them.
+   * Called with each buffer once, after which its views here are detached.
+   */
+  recycle?(buffers: ArrayBuffer[]): void;
   events(query: EventQuery): Promise<EventPage>;
   /** Index of the event (within the matching events) at or after `tsNs`; for scroll-to. */
   eventIndexAt(filters: EventFilters, tsNs: number): Promise<number>;

@@ -39,6 +39,7 @@ export class DashboardController {
     s.setConnecting();
     this.edge = new LiveEdge(this.store, this.backend.edge?.bind(this.backend));
     this.edge.onTimelines = (t, redraw) => this.cache.accept(t, redraw);
+    this.edge.onDiscard = (t) => this.cache.discard(t);
     try {
       this.unsubscribe = await this.backend.subscribe((n) => {
         const st = this.store.getState();

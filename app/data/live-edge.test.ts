@@ -176,6 +176,8 @@ describe('LiveEdge', () => {
         log.push(
           `cache ${t.edgeNs} at view end ${store.getState().viewport.endNs}${redraw ? ' redraw' : ''}`,
         );
+      // Columns never shown go to the cache too, so that their memory can be reused.
+      edge.onDiscard = (t) => log.push(`discard ${t.edgeNs}`);
       const pushed = (endNs: number): PushedTimelines => ({
         range: {startNs: endNs - 2.2e9, endNs: endNs + 0.2e9},
         cols: 240,
@@ -187,7 +189,7 @@ describe('LiveEdge', () => {
       });
       store.getState().setViewport({startNs: 0, endNs: 1e9}); // not following
       edge.push({startNs: 0, endNs: 2e9}, pushed(2e9));
-      expect(log).toEqual(['done 2000000000']); // dropped, and said so
+      expect(log).toEqual(['done 2000000000', 'discard 2000000000']); // dropped, and said so
       log.length = 0;
       store.getState().setFollowLive(true);
       edge.push({startNs: 0, endNs: 3e9}, pushed(3e9));
@@ -198,10 +200,11 @@ describe('LiveEdge', () => {
       log.length = 0;
       edge.push({startNs: 0, endNs: 4e9}, pushed(4e9));
       edge.push({startNs: 0, endNs: 5e9}, pushed(5e9));
-      expect(log).toEqual(['done 4000000000']);
+      expect(log).toEqual(['done 4000000000', 'discard 4000000000']);
       advance(100);
       expect(log).toEqual([
         'done 4000000000',
+        'discard 4000000000',
         'cache 5000000000 at view end 3000000000',
         'done 5000000000',
       ]);
@@ -214,7 +217,7 @@ describe('LiveEdge', () => {
       store.getState().setFollowLive(false);
       log.length = 0;
       edge.push({startNs: 0, endNs: 5e9}, pushed(5e9));
-      expect(log).toEqual(['done 5000000000']); // not following: dropped
+      expect(log).toEqual(['done 5000000000', 'discard 5000000000']); // not following: dropped
     });
   });
 });

@@ -93,6 +93,8 @@ export class LiveEdge {
    * end did not move), so whoever draws them must be told.
    */
   onTimelines: ((t: PushedTimelines, redraw: boolean) => void) | undefined;
+  /** Where a push's columns go when they are not used (the cache hands their memory back). */
+  onDiscard: ((t: PushedTimelines) => void) | undefined;
 
   constructor(
     private readonly store: AppStore,
@@ -116,10 +118,10 @@ export class LiveEdge {
   push(range: Viewport, timelines?: PushedTimelines): void {
     this.pushMode = true;
     if (!this.owns) {
-      timelines?.done(); // not following: the stats poll keeps dataRange current
+      if (timelines) this.discard(timelines); // not following: the stats poll keeps dataRange current
       return;
     }
-    this.pendingPush?.timelines?.done();
+    if (this.pendingPush?.timelines) this.discard(this.pendingPush.timelines);
     this.pendingPush = {range, timelines};
     if (this.pushArmed) return;
     const waitMs = this.lastSlideMs + this.currentPushMs - this.now();
@@ -139,6 +141,10 @@ export class LiveEdge {
     this.pendingPush = undefined;
     if (!p) return;
     const r = p.range;
+    if (p.timelines && !this.owns) {
+      this.discard(p.timelines);
+      return;
+    }
     if (this.owns && r.endNs !== this.lastEndNs) {
       this.lastEndNs = r.endNs;
       const t0 = this.now();
@@ -152,6 +158,12 @@ export class LiveEdge {
       this.onTimelines?.(p.timelines, true);
     }
     p.timelines?.done();
+  }
+
+  /** A push's columns that will not be shown: let the next go, and their memory be reused. */
+  private discard(t: PushedTimelines): void {
+    t.done();
+    this.onDiscard?.(t);
   }
 
   /** How long after this slide the next frame comes: late frames widen the spacing. */

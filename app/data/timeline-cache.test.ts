@@ -250,4 +250,106 @@ describe('TimelineCache', () => {
       expect(cache.get(0)?.events.tsNs[0]).toBe(5992);
     });
   });
+
+  describe('hands answer buffers back to a backend that reuses them', () => {
+    /** A track whose columns view `buf` (as a pooled answer's do), one event at `tsNs`. */
+    function pooledTrack(buf: ArrayBuffer, cpu: number, tsNs: number): TimelineTrack {
+      const t = buildTrack({cpu});
+      const at = cpu * 64;
+      t.events = {
+        length: 1,
+        tsNs: new Float64Array(buf, at, 1).fill(tsNs),
+        type: new Int32Array(buf, at + 8, 1),
+        id: new Float64Array(buf, at + 16, 1),
+      };
+      return t;
+    }
+
+    function rig() {
+      const back: ArrayBuffer[] = [];
+      const batches: {cpus: number[]; resolve: (t: TimelineTrack[]) => void}[] = [];
+      const single = deferredBackend();
+      const cache = new TimelineCache(
+        {
+          timeline: single.timeline,
+          timelines: (cpus: number[]) =>
+            new Promise<TimelineTrack[]>((resolve) => batches.push({cpus, resolve})),
+          recycle: (bufs) => back.push(...bufs),
+        },
+        () => 0,
+      );
+      return {back, batches, cache};
+    }
+
+    it('once no stored track views a buffer, and never while one does', async () => {
+      const {back, batches, cache} = rig();
+      const a = new ArrayBuffer(256);
+      for (const cpu of [0, 1]) cache.ensure(cpu, {startNs: 0, endNs: 10}, 10, 1);
+      await Promise.resolve();
+      batches[0].resolve([0, 1].map((cpu) => pooledTrack(a, cpu, 5)));
+      await flush();
+      expect(back).toEqual([]);
+      // cpu 0 gets a newer answer: cpu 1 still draws from `a`.
+      const b = new ArrayBuffer(256);
+      cache.ensure(0, {startNs: 100, endNs: 110}, 10, 1);
+      await Promise.resolve();
+      batches[1].resolve([pooledTrack(b, 0, 105)]);
+      await flush();
+      expect(back).toEqual([]);
+      expect(cache.get(1)?.events.tsNs[0]).toBe(5);
+      // Now cpu 1 too: `a` goes back, once.
+      const c = new ArrayBuffer(256);
+      cache.ensure(1, {startNs: 100, endNs: 110}, 10, 1);
+      await Promise.resolve();
+      batches[2].resolve([pooledTrack(c, 1, 106)]);
+      await flush();
+      expect(back).toEqual([a]);
+      expect(cache.recycled).toBe(1);
+      // Clearing hands back what the stored tracks held.
+      cache.clear();
+      await flush();
+      expect(new Set(back)).toEqual(new Set([a, b, c]));
+      expect(back).toHaveLength(3);
+    });
+
+    it('an answer kept for no CPU (older than the stored one, a push not shown), not one kept for one', async () => {
+      const {back, batches, cache} = rig();
+      const pushed = (buf: ArrayBuffer, cpus: number[]): PushedTimelines => ({
+        range: {startNs: 0, endNs: 100},
+        cols: 10,
+        edgeNs: 100,
+        dataVersion: 1,
+        cpus,
+        tracks: cpus.map((cpu) => pooledTrack(buf, cpu, 90)),
+        done: () => {},
+      });
+      // A question for cpu 0, then a push for it: the question's answer, arriving last, is older.
+      cache.ensure(0, {startNs: 0, endNs: 10}, 10, 1);
+      await Promise.resolve();
+      const push1 = new ArrayBuffer(256);
+      cache.accept(pushed(push1, [0]));
+      const late = new ArrayBuffer(256);
+      batches[0].resolve([pooledTrack(late, 0, 5)]);
+      await flush();
+      expect(back).toEqual([late]);
+      expect(cache.get(0)?.events.tsNs[0]).toBe(90);
+      // A push that is not shown.
+      const unseen = new ArrayBuffer(256);
+      cache.discard(pushed(unseen, [0, 1]));
+      await flush();
+      expect(back).toEqual([late, unseen]);
+      // One answer for cpus 1 and 2: a push for cpu 1 overtakes it, cpu 2 keeps its track.
+      cache.ensure(1, {startNs: 0, endNs: 10}, 10, 1);
+      cache.ensure(2, {startNs: 0, endNs: 10}, 10, 1);
+      await Promise.resolve();
+      const push2 = new ArrayBuffer(256);
+      cache.accept(pushed(push2, [1]));
+      const shared = new ArrayBuffer(256);
+      batches[1].resolve([1, 2].map((cpu) => pooledTrack(shared, cpu, 7)));
+      await flush();
+      expect(back).toEqual([late, unseen]);
+      expect(cache.get(1)?.events.tsNs[0]).toBe(90);
+      expect(cache.get(2)?.events.tsNs[0]).toBe(7);
+    });
+  });
 });

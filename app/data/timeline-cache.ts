@@ -14,6 +14,14 @@
  * one query per range: one message each way per slide instead of one per CPU (comlink's
  * postMessage was the page's largest self cost while following 100k events/s), and one
  * listener round per answer.
+ *
+ * Memory: a backend that can reuse an answer's buffers (`recycle`, the worker: its answers are
+ * written into pooled buffers, worker/answer-buffers.ts) gets each one back once no stored
+ * track views it: its track was replaced or dropped, or it was never kept (an older answer, a
+ * push not shown). One answer's tracks (several CPUs) share a buffer, so buffers are counted
+ * per track that views them, and handed back at the end of the task, when every track of the
+ * answer has been kept or not. Canvases read tracks only through `get`, during a draw or a
+ * pointer event, so no view of a handed-back buffer is read again.
  */
 import type {TimelineTrack, Viewport} from '../model/types.ts';
 import type {DashboardBackend, FollowView, PushedTimelines} from './backend.ts';
@@ -76,9 +84,18 @@ export class TimelineCache {
   private followQueued = false;
   /** A look again at answers kept only for their age (see recheckWhenStale). */
   private recheck: unknown;
+  /** Per answer buffer, how many stored tracks view it. */
+  private readonly holders = new Map<ArrayBuffer, number>();
+  /** Buffers that may have lost their last holder in this task (handed back in a microtask). */
+  private released = new Set<ArrayBuffer>();
+  /** Buffers handed back so far (tests and diagnostics). */
+  recycled = 0;
 
   constructor(
-    private readonly backend: Pick<DashboardBackend, 'timeline' | 'timelines' | 'follow'>,
+    private readonly backend: Pick<
+      DashboardBackend,
+      'timeline' | 'timelines' | 'follow' | 'recycle'
+    >,
     private readonly now: () => number = () => performance.now(),
     private readonly later: (cb: () => void, ms: number) => unknown = (cb, ms) =>
       setTimeout(cb, ms),
@@ -102,6 +119,7 @@ export class TimelineCache {
     this.followCpus.clear();
     this.followWant = null;
     if (this.followSent) this.backend.follow?.((this.followSent = null));
+    for (const e of this.entries.values()) this.release(e.track);
     this.entries.clear();
     this.inflight.clear();
     this.wanted.clear();
@@ -169,7 +187,7 @@ export class TimelineCache {
     }
     this.backend.timeline(cpu, range, cols).then(
       (track) => {
-        this.store(ask, track);
+        if (!this.store(ask, track)) this.release(track);
         // Even for a dropped answer: a canvas may be waiting for it (TimelineCanvas).
         this.changed();
         this.askWanted([cpu]);
@@ -253,8 +271,14 @@ export class TimelineCache {
         dataVersion: p.dataVersion,
       };
       if (p.tracks[i] && this.store(ask, p.tracks[i])) this.accepted++;
+      else if (p.tracks[i]) this.release(p.tracks[i]);
     });
     if (notify) this.changed();
+  }
+
+  /** Columns pushed for a view that will not be shown: their memory may be reused. */
+  discard(p: PushedTimelines): void {
+    for (const t of p.tracks) if (t) this.release(t);
   }
 
   /** Ask now for the views refused while these CPUs' answers were on their way. */
@@ -283,8 +307,9 @@ export class TimelineCache {
       this.backend.timelines!(cpus, g[0].range, g[0].cols).then(
         (tracks) => {
           g.forEach((a, i) => {
-            if (tracks[i]) this.store(a, tracks[i]);
-            else if (this.inflight.get(a.cpu)?.seq === a.seq) this.inflight.delete(a.cpu);
+            if (tracks[i]) {
+              if (!this.store(a, tracks[i])) this.release(tracks[i]);
+            } else if (this.inflight.get(a.cpu)?.seq === a.seq) this.inflight.delete(a.cpu);
           });
           this.changed(); // even for dropped answers: a canvas may be waiting (TimelineCanvas)
           this.askWanted(cpus);
@@ -302,6 +327,8 @@ export class TimelineCache {
     if (this.inflight.get(a.cpu)?.seq === a.seq) this.inflight.delete(a.cpu);
     const old = this.entries.get(a.cpu);
     if (old && old.seq > a.seq) return false; // a newer answer is already here
+    this.hold(track);
+    if (old) this.release(old.track);
     this.entries.set(a.cpu, {
       track,
       range: a.range,
@@ -312,6 +339,33 @@ export class TimelineCache {
       fetchedAtMs: this.now(),
     });
     return true;
+  }
+
+  private hold(t: TimelineTrack): void {
+    for (const b of buffersOf(t)) this.holders.set(b, (this.holders.get(b) ?? 0) + 1);
+  }
+
+  /** `t` is no longer stored (or never was): its buffers go back once nothing holds them. */
+  private release(t: TimelineTrack): void {
+    if (!this.backend.recycle) return;
+    for (const b of buffersOf(t)) {
+      const n = (this.holders.get(b) ?? 0) - 1;
+      if (n > 0) this.holders.set(b, n);
+      else this.holders.delete(b);
+      if (n <= 0) this.released.add(b);
+    }
+    if (this.released.size > 0) queueMicrotask(() => this.handBack());
+  }
+
+  /** At the end of the task: the released buffers that no stored track took up again. */
+  private handBack(): void {
+    if (this.released.size === 0) return;
+    const out: ArrayBuffer[] = [];
+    for (const b of this.released) if (!this.holders.has(b) && b.byteLength > 0) out.push(b);
+    this.released = new Set();
+    if (out.length === 0) return;
+    this.recycled += out.length;
+    this.backend.recycle?.(out);
   }
 
   private failed(asks: {cpu: number; seq: number}[], err: unknown): void {
@@ -326,4 +380,14 @@ export class TimelineCache {
   private changed(): void {
     for (const fn of this.listeners) fn();
   }
+}
+
+/** The buffers a track's columns view (one per answer from a pooling backend). */
+function buffersOf(t: TimelineTrack): Set<ArrayBuffer> {
+  const out = new Set<ArrayBuffer>();
+  for (const group of [t.slices, t.events, t.lost, t.swaps]) {
+    for (const v of Object.values(group))
+      if (ArrayBuffer.isView(v)) out.add(v.buffer as ArrayBuffer);
+  }
+  return out;
 }

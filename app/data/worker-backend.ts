@@ -6,7 +6,7 @@
  *
  * Imports only types from worker/ (the worker runs in its own thread; see worker-bridge.ts).
  */
-import {proxy, type Remote} from 'comlink';
+import {proxy, transfer, type Remote} from 'comlink';
 import type {
   CpuStats,
   EventListPage,
@@ -15,6 +15,7 @@ import type {
   WindowSummary,
   WorkerApi,
 } from '../../worker/api.ts';
+import {MIN_POOLED_BYTES} from '../../worker/answer-buffers.ts';
 import {emptyTrack, type TimelineTrack, type Viewport} from '../model/types.ts';
 import type {SourceInfo, SourceKindName} from '../store/connection-slice.ts';
 import type {EventFilters} from '../store/filter-slice.ts';
@@ -277,6 +278,12 @@ export class WorkerBackend implements DashboardBackend {
 
   follow(view: FollowView | null): void {
     void this.ensureSubscribed().then((id) => this.api.follow(id, view));
+  }
+
+  recycle(buffers: ArrayBuffer[]): void {
+    // Only what the worker pools (its answers' buffers); small ones are not worth a message.
+    const big = buffers.filter((b) => b.byteLength >= MIN_POOLED_BYTES);
+    if (big.length > 0) void this.api.recycle(transfer(big, big));
   }
 
   /** Followed columns pushed with an 'edge', in the app's shape; `done` lets the next one go. */
