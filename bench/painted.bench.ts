@@ -272,6 +272,18 @@ interface LoadResult {
   probeWritten: number;
   probeDecoded: number;
   unpainted: number;
+  /**
+   * Where the probe's unpainted events went, when there are any: the newest probe event, the
+   * newest one the page drew and the newest one an 'edge' push reached the page with (ns on the
+   * trace clock), and the page's own loss counters for the probe CPU (its stats panel: delivery
+   * gaps are slices the server dropped because the page fell behind).
+   */
+  unpaintedWhy?: {
+    lastEventNs: number;
+    lastDrawnNs: number;
+    lastEdgeNs: number;
+    pageLoss: Record<string, string>;
+  };
   /** p50, p95, p99, max in ms. */
   paintedMs: number[];
   paintedPerSecondMs: [number, number][];
@@ -372,6 +384,18 @@ async function runLoad(
       return out;
     };
     const heard = paintedLatencies(consumer.latencyTsNs, edgeAt(0));
+    const unpaintedWhy =
+      painted.unpainted > 0
+        ? {
+            lastEventNs: consumer.latencyTsNs.reduce((a, b) => Math.max(a, b), -Infinity),
+            lastDrawnNs: frames.reduce((a, f) => Math.max(a, f.newestNs), -Infinity),
+            lastEdgeNs: edgeAt(0).reduce((a, f) => Math.max(a, f.newestNs), -Infinity),
+            pageLoss: (await page.evaluate(
+              `Object.fromEntries([...document.querySelectorAll('[data-testid=cpu-stats-${PROBE_CPU}] [data-testid]')]` +
+                `.filter((e) => /lost|gaps/.test(e.dataset.testid)).map((e) => [e.dataset.testid, e.textContent]))`,
+            )) as Record<string, string>,
+          }
+        : undefined;
     const sent = paintedLatencies(consumer.latencyTsNs, edgeAt(2));
     // Raw series for a closer look (bench/build/ is not committed).
     writeFileSync(
@@ -386,6 +410,7 @@ async function runLoad(
       probeWritten: mg.find((m) => m.cpu === PROBE_CPU)?.written ?? 0,
       probeDecoded: consumer.latencyTsNs.length,
       unpainted: painted.unpainted,
+      unpaintedWhy,
       paintedMs: ms(painted.latencyNs),
       decodedMs: ms(consumer.latencyNs),
       edgeMs: ms(heard.latencyNs),
@@ -499,6 +524,18 @@ export const paintedBench = {
         `${' '.repeat(head.length)}  page heard ${r.edgeMs.map((x) => f1(x).padStart(4)).join(' ')}` +
           ` (the 'edge' push reached the page's main thread)`,
       );
+      const why = r.unpaintedWhy;
+      if (why) {
+        const behind = (ns: number) => `${((why.lastEventNs - ns) / 1e6).toFixed(1)} ms`;
+        console.log(
+          `${' '.repeat(head.length)}  ${r.unpainted} probe events never drawn: the newest drawn ` +
+            `was ${behind(why.lastDrawnNs)} before the last probe event, the newest 'edge' ` +
+            `${behind(why.lastEdgeNs)} before it; page's cpu${PROBE_CPU} loss: ` +
+            Object.entries(why.pageLoss)
+              .map(([k, v]) => `${k.replace(/^stat-/, '')} ${v}`)
+              .join(', '),
+        );
+      }
       console.log(
         `${' '.repeat(head.length)}  painted p50/p99 per second: ` +
           r.paintedPerSecondMs.map(([a, b]) => `${a.toFixed(0)}/${b.toFixed(0)}`).join(' '),
