@@ -228,8 +228,9 @@ export function createWorkerApi(deps: ApiDeps = {}) {
       return answer(d, bufs);
     },
 
-    stats(): Answer<CpuStats[]> {
-      const d = session.statsData();
+    /** META statistics per CPU; `lastRows`: only the newest rows of each series. */
+    stats(q: {lastRows?: number} = {}): Answer<CpuStats[]> {
+      const d = session.statsData(q.lastRows);
       return answer(d, buffersOf(d.flatMap((c) => Object.values(c.series))));
     },
 

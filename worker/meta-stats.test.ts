@@ -89,6 +89,13 @@ describe('MetaStatsView', () => {
     expect(s.length).toBe(MAX_SAMPLES);
     expect(s.timeMs[s.length - 1]).toBe(2000 + MAX_SAMPLES + 9);
     expect(s.eventsPerSec[s.length - 1]).toBe(1000);
+    // Only the newest rows, when that is all the caller needs.
+    const t = v.data(3)[0].series;
+    expect(t.length).toBe(3);
+    expect(Array.from(t.timeMs)).toEqual(Array.from(s.timeMs.slice(-3)));
+    expect(Array.from(t.readerId)).toEqual(Array.from(s.readerId.slice(-3)));
+    expect(v.data(0)[0].series.length).toBe(0);
+    expect(v.data(1e9)[0].series.length).toBe(MAX_SAMPLES);
   });
 
   it('keeps the most recent skipped sub-buffer ids, and counts skips without ids', () => {

@@ -170,12 +170,17 @@ export class MetaStatsView implements PageSink, StatsSink {
     return n;
   }
 
-  data(): CpuStats[] {
+  /**
+   * Per CPU, the series (the newest `lastRows` rows at most: a dashboard polling a few times a
+   * second needs its sparklines and the last second, not a copy of all MAX_SAMPLES rows of
+   * 16 columns, 512 KB per CPU, each time) and the totals.
+   */
+  data(lastRows = MAX_SAMPLES): CpuStats[] {
     const out: CpuStats[] = [];
     this.cpus.forEach((c, cpu) => {
       if (!c) return;
-      const h = c.rows.head;
-      const n = c.rows.count;
+      const n = Math.min(c.rows.count, Math.max(0, Math.floor(lastRows)));
+      const h = c.rows.head + c.rows.count - n;
       const series = {length: n} as StatsSeries;
       for (const [name, col] of Object.entries(c.cols)) {
         (series as unknown as Record<string, unknown>)[name] = col.array.slice(h, h + n);

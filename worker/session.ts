@@ -207,8 +207,8 @@ export class Session implements PageSink, StatsSink {
     return this.sched.data();
   }
 
-  statsData(): CpuStats[] {
-    return this.stats.data();
+  statsData(lastRows?: number): CpuStats[] {
+    return this.stats.data(lastRows);
   }
 
   /** The trace-cmd report line of one event (without a registry: a minimal line). */

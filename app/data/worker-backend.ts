@@ -49,6 +49,14 @@ import {
 
 /** Samples of events/s and swaps/s kept for the sparklines (one per META, ~10/s). */
 export const SPARK_SAMPLES = 150;
+/**
+ * Newest META rows asked for per CPU with each stats poll: the sparklines' SPARK_SAMPLES, the
+ * last second of rates at up to ~250 reads/s, and the rows since the last poll (SwapHistory)
+ * unless the page stalled for seconds. The whole series (4096 rows × 16 columns, 512 KB per
+ * CPU) is asked for only while the ring size is unknown (no HELLO), as its fallback is the
+ * highest reader id ever seen.
+ */
+const STATS_ROWS = 512;
 
 const KINDS: readonly string[] = ['mmap', 'read', 'sim', 'replay'];
 
@@ -198,7 +206,7 @@ export class WorkerBackend implements DashboardBackend {
 
   async stats(): Promise<StatsSnapshot> {
     const [st, sum, conn] = await Promise.all([
-      this.api.stats(),
+      this.api.stats(this.source?.nrSubbufs ? {lastRows: STATS_ROWS} : {}),
       this.api.summary(),
       this.api.connection(),
     ]);
