@@ -526,11 +526,14 @@ export const paintedBench = {
       );
       const why = r.unpaintedWhy;
       if (why) {
-        const behind = (ns: number) => `${((why.lastEventNs - ns) / 1e6).toFixed(1)} ms`;
+        const rel = (ns: number) => {
+          const ms = (why.lastEventNs - ns) / 1e6;
+          return ms >= 0 ? `${ms.toFixed(1)} ms before` : `${(-ms).toFixed(1)} ms after`;
+        };
         console.log(
           `${' '.repeat(head.length)}  ${r.unpainted} probe events never drawn: the newest drawn ` +
-            `was ${behind(why.lastDrawnNs)} before the last probe event, the newest 'edge' ` +
-            `${behind(why.lastEdgeNs)} before it; page's cpu${PROBE_CPU} loss: ` +
+            `was ${rel(why.lastDrawnNs)} the last probe event, the newest 'edge' ` +
+            `${rel(why.lastEdgeNs)} it; page's cpu${PROBE_CPU} loss: ` +
             Object.entries(why.pageLoss)
               .map(([k, v]) => `${k.replace(/^stat-/, '')} ${v}`)
               .join(', '),
