@@ -1,5 +1,5 @@
 import {describe, expect, it} from 'vitest';
-import {AnswerBuffers, MIN_POOLED_BYTES, sliceColumns} from './answer-buffers.ts';
+import {AnswerBuffers, MAX_POOLED, MIN_POOLED_BYTES, sliceColumns} from './answer-buffers.ts';
 
 const f64 = (n: number, k = 1) => Float64Array.from({length: n}, (_, i) => i * k + 0.5);
 const i32 = (n: number) => Int32Array.from({length: n}, (_, i) => -i);
@@ -67,9 +67,12 @@ describe('AnswerBuffers', () => {
     expect(detached.byteLength).toBe(0);
     pool.recycle([detached, new ArrayBuffer(1024)]);
     expect(pool.pooled).toBe(0);
-    const many = Array.from({length: 12}, (_, i) => new ArrayBuffer(MIN_POOLED_BYTES * (i + 1)));
+    const many = Array.from(
+      {length: MAX_POOLED + 4},
+      (_, i) => new ArrayBuffer(MIN_POOLED_BYTES * (i + 1)),
+    );
     pool.recycle([...many, many[0]]);
-    expect(pool.pooled).toBe(8);
+    expect(pool.pooled).toBe(MAX_POOLED);
     // The biggest are kept, and a writer takes the smallest that fits.
     expect(pool.writer().buffer).toBe(many[4]);
   });

@@ -15,8 +15,12 @@
  * pooled) and remembers the size, so the buffers it takes later are big enough.
  */
 
-/** Answers' buffers kept for reuse at most (the page holds about one answer per CPU). */
-const MAX_POOLED = 8;
+/**
+ * Answers' buffers kept for reuse at most. Few are in use at a time (the page keeps the followed
+ * answer, one for all CPUs, plus one on its way); the bound keeps what a burst of zoomed-out
+ * answers leaves behind (up to a few MB each) from staying outside the store's cap.
+ */
+export const MAX_POOLED = 4;
 /** Buffers smaller than this are not worth pooling (and new ones are at least this big). */
 export const MIN_POOLED_BYTES = 64 * 1024;
 
