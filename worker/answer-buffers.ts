@@ -99,32 +99,36 @@ export class ColumnWriter implements ColumnOut {
   ) {}
 
   f64(src: Float64Array, n: number): Float64Array {
-    const at = this.room(n * 8);
-    if (at < 0) return src.slice(0, n);
-    const out = new Float64Array(this.buffer, at, n);
-    out.set(src.subarray(0, n));
-    return out;
+    return this.copy(src, n, Float64Array);
   }
 
   i32(src: Int32Array, n: number): Int32Array {
-    const at = this.room(n * 4);
-    if (at < 0) return src.slice(0, n);
-    const out = new Int32Array(this.buffer, at, n);
-    out.set(src.subarray(0, n));
-    return out;
+    return this.copy(src, n, Int32Array);
   }
 
   u32(src: Uint32Array, n: number): Uint32Array {
-    const at = this.room(n * 4);
-    if (at < 0) return src.slice(0, n);
-    const out = new Uint32Array(this.buffer, at, n);
-    out.set(src.subarray(0, n));
-    return out;
+    return this.copy(src, n, Uint32Array);
   }
 
   /** The answer is complete: report its size to the pool. */
   done(): void {
     this.onDone(this.needed);
+  }
+
+  /** The first `n` values of `src` in this answer's buffer, or a fresh copy when it is full. */
+  private copy<T extends Float64Array | Int32Array | Uint32Array>(
+    src: T,
+    n: number,
+    View: {
+      new (buffer: ArrayBuffer, byteOffset: number, length: number): T;
+      BYTES_PER_ELEMENT: number;
+    },
+  ): T {
+    const at = this.room(n * View.BYTES_PER_ELEMENT);
+    if (at < 0) return src.slice(0, n) as T;
+    const out = new View(this.buffer, at, n);
+    out.set(src.subarray(0, n));
+    return out;
   }
 
   /** Offset for `bytes` more (8-aligned), or -1 when the buffer is full. */
