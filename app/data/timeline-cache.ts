@@ -342,6 +342,7 @@ export class TimelineCache {
   }
 
   private hold(t: TimelineTrack): void {
+    if (!this.backend.recycle) return; // nothing to hand back: keep no references either
     for (const b of buffersOf(t)) this.holders.set(b, (this.holders.get(b) ?? 0) + 1);
   }
 

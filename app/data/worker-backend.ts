@@ -15,7 +15,6 @@ import type {
   WindowSummary,
   WorkerApi,
 } from '../../worker/api.ts';
-import {MIN_POOLED_BYTES} from '../../worker/answer-buffers.ts';
 import {emptyTrack, type TimelineTrack, type Viewport} from '../model/types.ts';
 import type {SourceInfo, SourceKindName} from '../store/connection-slice.ts';
 import type {EventFilters} from '../store/filter-slice.ts';
@@ -289,9 +288,8 @@ export class WorkerBackend implements DashboardBackend {
   }
 
   recycle(buffers: ArrayBuffer[]): void {
-    // Only what the worker pools (its answers' buffers); small ones are not worth a message.
-    const big = buffers.filter((b) => b.byteLength >= MIN_POOLED_BYTES);
-    if (big.length > 0) void this.api.recycle(transfer(big, big));
+    // The worker keeps what is worth pooling (answer-buffers.ts) and lets the rest go.
+    if (buffers.length > 0) void this.api.recycle(transfer(buffers, buffers));
   }
 
   /** Followed columns pushed with an 'edge', in the app's shape; `done` lets the next one go. */
