@@ -102,15 +102,8 @@ export function queryTimeline(
       windowEndNs: store.newestTsNs(cpu),
       slices: sliceLod(sched, cpu, q.startNs, q.endNs, widthPx, out),
       events: t ? eventLod(t, q.startNs, q.endNs, widthPx, types, out) : emptyEvents(),
-      lost: {length: 0, tsNs: new Float64Array(0), count: new Float64Array(0)},
-      swaps: {
-        length: 0,
-        tsNs: new Float64Array(0),
-        subbufId: new Int32Array(0),
-        skipped: new Int32Array(0),
-      },
+      ...(t ? pageMarks(t, q.startNs, q.endNs, widthPx, out) : emptyMarks()),
     };
-    if (t) pageMarks(t, q.startNs, q.endNs, widthPx, track, out);
     for (let i = 0; i < track.slices.length; i++) pids.add(track.slices.pid[i]);
     return track;
   });
@@ -149,6 +142,18 @@ function scratch(n: number): ReturnType<typeof makeScratch> {
   if (scratchCols.f64a.length < n)
     scratchCols = makeScratch(Math.max(n, scratchCols.f64a.length * 2));
   return scratchCols;
+}
+
+function emptyMarks(): Pick<TrackLod, 'lost' | 'swaps'> {
+  return {
+    lost: {length: 0, tsNs: new Float64Array(0), count: new Float64Array(0)},
+    swaps: {
+      length: 0,
+      tsNs: new Float64Array(0),
+      subbufId: new Int32Array(0),
+      skipped: new Int32Array(0),
+    },
+  };
 }
 
 function emptyEvents(): TrackLod['events'] {
@@ -429,9 +434,8 @@ function pageMarks(
   startNs: number,
   endNs: number,
   widthPx: number,
-  track: TrackLod,
   out: ColumnOut,
-): void {
+): Pick<TrackLod, 'lost' | 'swaps'> {
   // Marks start pages with firstTsNs in [startNs, endNs): columns 0..widthPx (rounding). Pages
   // out of time order could start a column twice: past `cap` they join the last mark.
   const cap = widthPx + 2;
@@ -483,15 +487,17 @@ function pageMarks(
       }
     }
   }
-  track.lost = {
-    length: nLost,
-    tsNs: out.f64(lostTs, nLost),
-    count: out.f64(lostCount, nLost),
-  };
-  track.swaps = {
-    length: nSwap,
-    tsNs: out.f64(swapTs, nSwap),
-    subbufId: out.i32(swapId, nSwap),
-    skipped: out.i32(swapSkipped, nSwap),
+  return {
+    lost: {
+      length: nLost,
+      tsNs: out.f64(lostTs, nLost),
+      count: out.f64(lostCount, nLost),
+    },
+    swaps: {
+      length: nSwap,
+      tsNs: out.f64(swapTs, nSwap),
+      subbufId: out.i32(swapId, nSwap),
+      skipped: out.i32(swapSkipped, nSwap),
+    },
   };
 }
