@@ -383,13 +383,14 @@ async function runLoad(
       }
       return out;
     };
-    const heard = paintedLatencies(consumer.latencyTsNs, edgeAt(0));
+    const heardFrames = edgeAt(0);
+    const heard = paintedLatencies(consumer.latencyTsNs, heardFrames);
     const unpaintedWhy =
       painted.unpainted > 0
         ? {
             lastEventNs: consumer.latencyTsNs.reduce((a, b) => Math.max(a, b), -Infinity),
             lastDrawnNs: frames.reduce((a, f) => Math.max(a, f.newestNs), -Infinity),
-            lastEdgeNs: edgeAt(0).reduce((a, f) => Math.max(a, f.newestNs), -Infinity),
+            lastEdgeNs: heardFrames.reduce((a, f) => Math.max(a, f.newestNs), -Infinity),
             pageLoss: (await page.evaluate(
               `Object.fromEntries([...document.querySelectorAll('[data-testid=cpu-stats-${PROBE_CPU}] [data-testid]')]` +
                 `.filter((e) => /lost|gaps/.test(e.dataset.testid)).map((e) => [e.dataset.testid, e.textContent]))`,
