@@ -26,6 +26,21 @@ describe('Chromium trace summary', () => {
     expect(out).toMatch(/ 10 ms {2}Layout \(×1\)/);
   });
 
+  it('gives time on a CPU beside wall time where the trace has thread times, busiest on a CPU first', () => {
+    const out = summarize([
+      ...meta,
+      // A 100 ms task that ran 40 ms; inside it Commit 10–70 ms (wall 60) that ran 30 ms.
+      {name: 'Task', ph: 'X', pid: 1, tid: 7, ts: 0, dur: 100_000, tdur: 40_000},
+      {name: 'Commit', ph: 'B', pid: 1, tid: 7, ts: 10_000, tts: 5_000},
+      {name: 'Commit', ph: 'E', pid: 1, tid: 7, ts: 70_000, tts: 35_000},
+    ]);
+    expect(out).toContain('100 ms in top-level events, 40 ms of it on a CPU');
+    const lines = out.split('\n');
+    // Commit: 30 ms on a CPU of 60 wall; Task: 40 − 30 = 10 of 100 − 60 = 40. Commit first.
+    expect(lines[1]).toMatch(/ 30 \/ {5}60 ms {2}Commit \(×1\)/);
+    expect(lines[2]).toMatch(/ 10 \/ {5}40 ms {2}Task \(×1\)/);
+  });
+
   it('leaves out threads with under 20 ms of events', () => {
     const out = summarize([...meta, {name: 'Task', ph: 'X', pid: 1, tid: 7, ts: 0, dur: 5_000}]);
     expect(out).toBe('');
