@@ -22,14 +22,15 @@
  * list runs heavy once per rate, a sweep). Percentiles of the probe.
  *
  * npm run bench painted [--secs S] [--no-stream] [--loads light,heavy] [--heavy-rate N]
- *   [--repeat N] [--profile | --trace | --sched]
+ *   [--repeat N] [--page-nice N] [--profile | --trace | --sched]
  * (--repeat N: every load N times, in turn, then each figure's median and range over the runs
  * and how many met the aim, lib/over-runs.ts: one run's p99 under heavy load is a draw from a
  * 3–5× range on this VM)
  * (--profile: CPU profiles of the page's worker and main thread per load, top self times printed;
  * --trace: a Chromium trace per load, self time by trace event per thread, lib/chrome-trace.ts;
  * --sched: every thread's time running and waiting in the run queue over the load's middle,
- * lib/sched-split.ts)
+ * lib/sched-split.ts; --page-nice N: the browser's threads at nice N while the writers run, a
+ * diagnostic of how much of the tail is waiting behind the rest of the machine, lib/page-nice.ts)
  */
 import {execFileSync} from 'node:child_process';
 import {readdirSync, readFileSync, writeFileSync} from 'node:fs';
@@ -40,6 +41,7 @@ import {startChromeTrace} from './lib/chrome-trace.ts';
 import {installCleanup} from './lib/cleanup.ts';
 import {formatPace, machinePace} from './lib/machine-pace.ts';
 import {formatOverRuns, overRuns, repeatArg} from './lib/over-runs.ts';
+import {holdNice, type NiceHold} from './lib/page-nice.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
 import {BUILD, HEAVY_RATE, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
@@ -299,6 +301,8 @@ interface LoadResult {
   loadAvg: number[];
   startUtc: string;
   follow: string | null;
+  /** `--page-nice N`: the browser's threads held at nice N during the load, and how many. */
+  pageNice?: {nice: number; threads: number; refused: number};
 }
 
 async function runLoad(
@@ -309,6 +313,7 @@ async function runLoad(
   profile: 'profile' | 'trace' | 'sched' | undefined,
   heavyRate: number,
   round: number,
+  pageNice: number | undefined,
 ): Promise<LoadResult> {
   const label = loadLabel({load, bgRate: heavyRate});
   const startUtc = new Date().toISOString();
@@ -317,6 +322,7 @@ async function runLoad(
   const page = await browser.newPage(1600, 1000, INIT_PAGE);
   page.onError((e) => console.error(`  page error: ${e}`));
   let consumer: LiveConsumer | undefined;
+  let nice: NiceHold | undefined;
   try {
     await page.goto(server.url);
     await page.waitFor(`document.querySelector('[data-testid=cpu-stats-0]')`);
@@ -345,7 +351,11 @@ async function runLoad(
     const traceFile = `${BUILD}painted-${load}.trace.json`;
     const stopTrace = profile === 'trace' ? await startChromeTrace(browser, traceFile) : undefined;
     const sched = profile === 'sched' ? schedDuringLoad(secs, `${label}: `, server.pid) : undefined;
+    nice = pageNice === undefined ? undefined : holdNice(browser.pid, pageNice);
     const mg = await runMarkgens(t, server.instance, writersFor(load, heavyRate), secs);
+    const niced = nice?.stop();
+    if (niced?.firstError)
+      console.error(`  --page-nice: ${niced.refused} threads refused (${niced.firstError})`);
     if (sched) console.log(await sched);
     await consumer.settle();
     if (stopTrace)
@@ -428,8 +438,12 @@ async function runLoad(
       loadAvg,
       startUtc,
       follow,
+      ...(niced && pageNice !== undefined
+        ? {pageNice: {nice: pageNice, threads: niced.threads, refused: niced.refused}}
+        : {}),
     };
   } finally {
+    nice?.stop();
     consumer?.stop();
     await page.close();
     await server.stop();
@@ -478,6 +492,13 @@ export const paintedBench = {
       throw new Error(`--heavy-rate needs whole numbers of events per second ≥ 1 (N[,M…])`);
     }
     const repeat = repeatArg(args);
+    const pageNice = opt('--page-nice') === undefined ? undefined : Number(opt('--page-nice'));
+    if (
+      pageNice !== undefined &&
+      !(Number.isInteger(pageNice) && pageNice >= -20 && pageNice <= 19)
+    ) {
+      throw new Error('--page-nice needs a nice value, a whole number from -20 to 19');
+    }
     const runLabel = (r: LoadResult) => loadLabel(r) + (repeat > 1 ? ` #${r.round}` : '');
     ensureBuilt();
     ensureProductionBuild();
@@ -497,7 +518,9 @@ export const paintedBench = {
       for (let round = 1; round <= repeat; round++)
         for (const load of loads)
           for (const heavyRate of load === 'heavy' ? heavyRates : [0])
-            results.push(await runLoad(t, load, secs, browser, profile, heavyRate, round));
+            results.push(
+              await runLoad(t, load, secs, browser, profile, heavyRate, round, pageNice),
+            );
     } finally {
       await browser.close();
     }
@@ -553,6 +576,11 @@ export const paintedBench = {
           `clocks: page − (wall−mono) = ${((r.clock.pageMinusMonoNs - r.clock.wallMinusMonoNs) / 1e6).toFixed(2)} ms ` +
           `(±${(r.clock.errNs / 1e3).toFixed(1)} µs, page rtt ${(r.clock.pageRttNs / 1e6).toFixed(2)} ms)`,
       );
+      if (r.pageNice)
+        console.log(
+          `${' '.repeat(head.length)}  --page-nice: ${r.pageNice.threads} browser threads held at nice ${r.pageNice.nice}` +
+            (r.pageNice.refused ? ` (${r.pageNice.refused} refused)` : ''),
+        );
     }
     let stream: unknown;
     if (!args.includes('--no-stream')) {

@@ -40,6 +40,11 @@ export class CdpBrowser {
   private readonly listeners = new Map<string, Set<Listener>>();
   private closed = false;
 
+  /** The browser process (its renderer, GPU and network processes are its descendants). */
+  get pid(): number {
+    return this.child.pid ?? -1;
+  }
+
   private constructor(
     private readonly child: ChildProcess,
     private readonly input: Writable,
