@@ -44,7 +44,15 @@ import {formatOverRuns, overRuns, repeatArg} from './lib/over-runs.ts';
 import {holdNice, type NiceHold} from './lib/page-nice.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
-import {BUILD, HEAVY_RATE, buildTools, runMarkgens, type Tools, type Writer} from './lib/tools.ts';
+import {
+  BUILD,
+  HEAVY_RATE,
+  buildTools,
+  runMarkgens,
+  type MarkgenResult,
+  type Tools,
+  type Writer,
+} from './lib/tools.ts';
 import {percentiles, wallMinusMonoNs} from './lib/util.ts';
 
 const PS = [50, 95, 99, 100];
@@ -301,8 +309,19 @@ interface LoadResult {
   loadAvg: number[];
   startUtc: string;
   follow: string | null;
+  /** What the background writer (heavy) reached: events written and its achieved rate per s. */
+  bgWritten?: {written: number; rate: number};
   /** `--page-nice N`: the browser's threads held at nice N during the load, and how many. */
   pageNice?: {nice: number; threads: number; refused: number};
+}
+
+/**
+ * The background writer's count and achieved rate: a page given the CPU first (`--page-nice`)
+ * can leave markgen short of its rate, and a lighter load is not the same load.
+ */
+function bgWritten(mg: MarkgenResult[]): Pick<LoadResult, 'bgWritten'> {
+  const bg = mg.find((m) => m.cpu === BG_CPU);
+  return bg ? {bgWritten: {written: bg.written, rate: bg.rate}} : {};
 }
 
 async function runLoad(
@@ -420,6 +439,7 @@ async function runLoad(
       bgRate: load === 'light' ? 0 : heavyRate,
       probeWritten: mg.find((m) => m.cpu === PROBE_CPU)?.written ?? 0,
       probeDecoded: consumer.latencyTsNs.length,
+      ...bgWritten(mg),
       unpainted: painted.unpainted,
       unpaintedWhy,
       paintedMs: ms(painted.latencyNs),
@@ -576,6 +596,11 @@ export const paintedBench = {
           `clocks: page − (wall−mono) = ${((r.clock.pageMinusMonoNs - r.clock.wallMinusMonoNs) / 1e6).toFixed(2)} ms ` +
           `(±${(r.clock.errNs / 1e3).toFixed(1)} µs, page rtt ${(r.clock.pageRttNs / 1e6).toFixed(2)} ms)`,
       );
+      if (r.bgWritten)
+        console.log(
+          `${' '.repeat(head.length)}  background writer on cpu${BG_CPU}: ${r.bgWritten.written} events, ` +
+            `reached ${(r.bgWritten.rate / 1000).toFixed(0)}k/s of ${r.bgRate / 1000}k/s`,
+        );
       if (r.pageNice)
         console.log(
           `${' '.repeat(head.length)}  --page-nice: ${r.pageNice.threads} browser threads held at nice ${r.pageNice.nice}` +
