@@ -57,6 +57,8 @@ interface LatencyResult {
   samples: number;
   /** p50, p95, p99, max in µs. */
   us: number[];
+  /** Heavy, Ringside's run: the rate the background writer reached (markgen's own count). */
+  bgReached?: number;
 }
 
 function summarize(
@@ -89,6 +91,8 @@ async function ringside(
     if (split) console.log(await split);
     await consumer.settle();
     const r = summarize('ringside', load, consumer.latencyNs);
+    const bg = load === 'heavy' ? mg.find((m) => m.cpu === bgCpu) : undefined;
+    if (bg) r.bgReached = bg.rate;
     const probe = mg.find((m) => m.cpu === probeCpu)!;
     if (consumer.ids.get(probeCpu)?.received !== probe.written) {
       console.error(
@@ -285,7 +289,10 @@ export const latencyBench = {
           console.log(
             `${tool.padEnd(9)} ${load.padEnd(6)} ${String(r.samples).padStart(9)} ${r.us
               .map((x) => x.toFixed(0).padStart(10))
-              .join(' ')}${repeat > 1 ? `   (round ${round})` : ''}`,
+              .join(' ')}${repeat > 1 ? `   (round ${round})` : ''}` +
+              (r.bgReached
+                ? `   (cpu${bgCpu} writer reached ${(r.bgReached / 1000).toFixed(0)}k/s)`
+                : ''),
           );
         }
       }
