@@ -11,7 +11,7 @@
  * priority itself). Negative values need CAP_SYS_NICE.
  */
 import {readdirSync, readFileSync} from 'node:fs';
-import {setPriority} from 'node:os';
+import {getPriority, setPriority} from 'node:os';
 
 /** `root` and every process below it, from the parent pid in each `/proc/<pid>/stat`. */
 export function processTree(root: number): number[] {
@@ -54,21 +54,27 @@ function threadsOf(pids: number[]): number[] {
 }
 
 export interface NiceHold {
-  /** Stop re-applying; returns how many threads were set and how many refused. */
+  /**
+   * Stop, and put every thread of the tree back to the nice value it had when first seen (0 for
+   * threads started during the hold, which inherited the held value), so the next load of the
+   * same browser starts as the first did. Returns how many threads were set and how many refused.
+   */
   stop(): {threads: number; refused: number; firstError?: string};
 }
 
 /** Set every thread of `root`'s process tree to `nice` now and every `everyMs` until stopped. */
 export function holdNice(root: number, nice: number, everyMs = 200): NiceHold {
-  const done = new Set<number>();
+  const original = new Map<number, number>();
   const refused = new Set<number>();
   let firstError: string | undefined;
+  let firstPass = true;
+  let stopped = false;
   const apply = () => {
     for (const tid of threadsOf(processTree(root))) {
       if (refused.has(tid)) continue;
       try {
+        if (!original.has(tid)) original.set(tid, firstPass ? getPriority(tid) : 0);
         setPriority(tid, nice);
-        done.add(tid);
       } catch (e) {
         // ESRCH: the thread ended in between; anything else (EACCES without CAP_SYS_NICE) counts.
         if ((e as NodeJS.ErrnoException).code === 'ESRCH') continue;
@@ -76,13 +82,25 @@ export function holdNice(root: number, nice: number, everyMs = 200): NiceHold {
         firstError ??= (e as Error).message;
       }
     }
+    firstPass = false;
   };
   apply();
   const timer = setInterval(apply, everyMs);
   return {
     stop() {
       clearInterval(timer);
-      return {threads: done.size, refused: refused.size, ...(firstError ? {firstError} : {})};
+      if (!stopped) {
+        stopped = true;
+        for (const tid of threadsOf(processTree(root))) {
+          try {
+            setPriority(tid, original.get(tid) ?? 0);
+          } catch {
+            // Ended, or not ours to change: nothing to put back.
+          }
+        }
+      }
+      const threads = original.size - refused.size;
+      return {threads, refused: refused.size, ...(firstError ? {firstError} : {})};
     },
   };
 }
