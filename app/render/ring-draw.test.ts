@@ -1,6 +1,6 @@
 import {describe, expect, it} from 'vitest';
 import {createRecordingContext} from '../testing/recording-context.ts';
-import {CELL, drawRing, hitTestRing, SWAP_FADE_MS} from './ring-draw.ts';
+import {CELL, drawRing, FADE_LEVELS, hitTestRing, SWAP_FADE_MS} from './ring-draw.ts';
 import {THEME} from './colors.ts';
 
 const scale = {widthPx: 100, heightPx: 100, dpr: 1};
@@ -58,6 +58,38 @@ describe('drawRing', () => {
     expect(cellsByFill[1][0]).toMatch(/^rgba\(180,142,173/);
     expect(cellsByFill[1][1]).toEqual([1]);
     expect(cellsByFill[2]).toEqual([THEME.loss, [3]]);
+  });
+
+  it('fills neighbouring cells of one colour as one sector when the ring has no gaps', () => {
+    // 352 sub-buffers (the default 1410 KiB of 4 KiB pages); the reader swapped through them in
+    // order over the last 1.4 s, as under load, and two are lost.
+    const n = 352;
+    const now = 10_000;
+    const recentSwaps = Array.from({length: n}, (_, id) => ({
+      subbufId: id,
+      atMs: now - 1400 + (id * 1400) / n,
+    }));
+    const rc = createRecordingContext();
+    drawRing(
+      rc.ctx,
+      {nrSubbufs: n, readerId: n - 1, readerFill: 0.5, recentSwaps, lostIds: [100, 101]},
+      scale,
+      now,
+    );
+    // Outer arcs of the colour fills (before the reader's own three paths).
+    const fills = rc.ops('fill').length - 2;
+    const outer: {a0: number; a1: number}[] = [];
+    let seenFills = 0;
+    for (const op of rc.log) {
+      if (op.op === 'fill') seenFills++;
+      if (seenFills < fills && op.op === 'arc' && op.r === 50 - 3) outer.push(op);
+    }
+    // Eight fade levels, the lost pair and the idle reader: a dozen sectors, not 352 cells.
+    expect(outer.length).toBeLessThanOrEqual(FADE_LEVELS + 4);
+    // Together they still cover the whole circle once.
+    const total = outer.reduce((a, o) => a + (o.a1 - o.a0), 0);
+    expect(total).toBeCloseTo(Math.PI * 2, 9);
+    expect(rc.ops('fill').some((f) => f.fillStyle === THEME.loss)).toBe(true);
   });
 
   it('draws nothing without a ring (read source has no meta page)', () => {

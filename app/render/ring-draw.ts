@@ -13,6 +13,11 @@
  * Cells of one colour are filled as one path (one `fill` per colour, not per cell): while data
  * streams the ring animates every frame, and per-cell fills of a few hundred sub-buffers were
  * the largest draw cost on the page (profile of `npm run bench painted` heavy, 2026-11-22).
+ * Without gaps (many sub-buffers), neighbouring cells of one colour are one sector, and the fade
+ * has FADE_LEVELS steps: under load the reader swaps through the ring in order, so the glowing
+ * cells form a few runs instead of a few hundred cells. Software Canvas 2D rasterises the path
+ * when the canvas is handed to the compositor; with a sector per cell the two rings cost the
+ * main thread ~0.6 ms a frame (docs/benchmarks.md, session 13).
  */
 import type {CanvasScale, RingState} from '../model/types.ts';
 import {THEME} from './colors.ts';
@@ -22,6 +27,8 @@ export const SWAP_FADE_MS = 1500;
 export const CELL = '#323844';
 /** Above this many sub-buffers the cells are drawn as thin arc segments without gaps. */
 const MAX_GAPPED_CELLS = 64;
+/** Steps of the swap glow's fade (8 over SWAP_FADE_MS: ~190 ms each). */
+export const FADE_LEVELS = 8;
 
 export interface RingGeometry {
   cx: number;
@@ -71,6 +78,19 @@ function cellPath(
   ctx.closePath(); // for the outline's stroke
 }
 
+/** A cell's colour: idle, lost, or the swap glow of its age, in FADE_LEVELS steps. */
+function cellFill(
+  id: number,
+  readerId: number,
+  lost: Set<number>,
+  age: number | undefined,
+): string {
+  if (lost.has(id)) return THEME.loss;
+  if (age === undefined || age < 0 || age >= SWAP_FADE_MS || id === readerId) return CELL;
+  const level = Math.ceil((1 - age / SWAP_FADE_MS) * FADE_LEVELS);
+  return `rgba(180,142,173,${(0.25 + (level / FADE_LEVELS) * 0.8).toFixed(2)})`;
+}
+
 export function drawRing(
   ctx: CanvasRenderingContext2D,
   ring: RingState,
@@ -87,27 +107,30 @@ export function drawRing(
   const swapAge = new Map<number, number>();
   for (const s of ring.recentSwaps) swapAge.set(s.subbufId, nowMs - s.atMs);
 
-  // Cell ids by colour, idle cells first; Map keeps first-seen order.
-  const byFill = new Map<string, number[]>([[CELL, []]]);
+  // Runs of neighbouring cells by colour, idle cells first; Map keeps first-seen order. With
+  // gaps every cell is its own run.
+  const merge = n > MAX_GAPPED_CELLS;
+  const byFill = new Map<string, [number, number][]>([[CELL, []]]);
+  let runFill = '';
+  let run: [number, number] | undefined;
   for (let id = 0; id < n; id++) {
-    let fill: string = CELL;
-    if (lost.has(id)) fill = THEME.loss;
-    const age = swapAge.get(id);
-    if (age !== undefined && age >= 0 && age < SWAP_FADE_MS && id !== ring.readerId) {
-      const alpha = (1 - age / SWAP_FADE_MS) * 0.8;
-      fill = lost.has(id) ? THEME.loss : `rgba(180,142,173,${(0.25 + alpha).toFixed(2)})`;
+    const fill = cellFill(id, ring.readerId, lost, swapAge.get(id));
+    if (merge && run && fill === runFill) {
+      run[1] = id;
+      continue;
     }
-    const ids = byFill.get(fill);
-    if (ids) ids.push(id);
-    else byFill.set(fill, [id]);
+    run = [id, id];
+    runFill = fill;
+    const runs = byFill.get(fill);
+    if (runs) runs.push(run);
+    else byFill.set(fill, [run]);
   }
-  for (const [fill, ids] of byFill) {
-    if (ids.length === 0) continue;
+  for (const [fill, runs] of byFill) {
+    if (runs.length === 0) continue;
     ctx.fillStyle = fill;
     ctx.beginPath();
-    for (const id of ids) {
-      const [a0, a1] = cellAngles(id, n);
-      addCell(ctx, g, a0, a1, g.rOuter);
+    for (const [first, last] of runs) {
+      addCell(ctx, g, cellAngles(first, n)[0], cellAngles(last, n)[1], g.rOuter);
     }
     ctx.fill();
   }
