@@ -3,12 +3,11 @@ import {readFileSync, readdirSync} from 'node:fs';
 import {setPriority} from 'node:os';
 import {describe, expect, it} from 'vitest';
 import {holdNice, processTree} from './page-nice.ts';
+import {statField} from './sched-split.ts';
 
 /** Field 19 (nice) of a thread's stat line. */
-const niceOf = (pid: number, tid: number) => {
-  const s = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-  return Number(s.slice(s.lastIndexOf(') ') + 2).split(' ')[19 - 3]);
-};
+const niceOf = (pid: number, tid: number) =>
+  statField(readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8'), 19);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe.skipIf(process.platform !== 'linux')('page-nice', () => {

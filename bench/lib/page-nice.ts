@@ -12,6 +12,7 @@
  */
 import {readdirSync, readFileSync} from 'node:fs';
 import {getPriority, setPriority} from 'node:os';
+import {statField} from './sched-split.ts';
 
 /** `root` and every process below it, from the parent pid in each `/proc/<pid>/stat`. */
 export function processTree(root: number): number[] {
@@ -20,9 +21,7 @@ export function processTree(root: number): number[] {
     const pid = Number(p);
     if (!Number.isInteger(pid)) continue;
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      // Fields after comm (which may hold spaces): state, ppid, …
-      const ppid = Number(stat.slice(stat.lastIndexOf(') ') + 2).split(' ')[1]);
+      const ppid = statField(readFileSync(`/proc/${pid}/stat`, 'utf8'), 4);
       const list = children.get(ppid);
       if (list) list.push(pid);
       else children.set(ppid, [pid]);

@@ -30,12 +30,17 @@ export interface ThreadSample {
 /** Clock ticks per second of /proc/<pid>/stat times (USER_HZ: 100 on Linux, fixed by the ABI). */
 const USER_HZ = 100;
 
-/** minflt and stime of a `/proc/<pid>/task/<tid>/stat` line (fields 10 and 15, after comm). */
+/**
+ * Field `n` (1-based, as in proc(5)) of a `/proc/<pid>[/task/<tid>]/stat` line, for n ≥ 3.
+ * comm (field 2) may hold spaces and parentheses: the fields after it start after the last ") ".
+ */
+export function statField(line: string, n: number): number {
+  return Number(line.slice(line.lastIndexOf(') ') + 2).split(' ')[n - 3]);
+}
+
+/** minflt and stime of a `/proc/<pid>/task/<tid>/stat` line (fields 10 and 15). */
 export function parseTaskStat(line: string): {minorFaults: number; sysMs: number} {
-  // comm may hold spaces and parentheses: the fields start after the last ") ".
-  const f = line.slice(line.lastIndexOf(') ') + 2).split(' ');
-  // f[0] is field 3 (state): field n is f[n - 3].
-  return {minorFaults: Number(f[10 - 3]), sysMs: (Number(f[15 - 3]) * 1000) / USER_HZ};
+  return {minorFaults: statField(line, 10), sysMs: (statField(line, 15) * 1000) / USER_HZ};
 }
 
 /** Every thread of every process whose command line matches `cmdline` (default: all). */
