@@ -41,6 +41,7 @@ import {startChromeTrace} from './lib/chrome-trace.ts';
 import {installCleanup} from './lib/cleanup.ts';
 import {formatPace, machinePace} from './lib/machine-pace.ts';
 import {formatOverRuns, overRuns, repeatArg} from './lib/over-runs.ts';
+import {cpuWindow, type CpuShare} from './lib/page-cpu.ts';
 import {holdNice, type NiceHold} from './lib/page-nice.ts';
 import {schedDuringLoad} from './lib/sched-split.ts';
 import {LiveConsumer, startServer} from './lib/live.ts';
@@ -311,6 +312,13 @@ interface LoadResult {
   follow: string | null;
   /** What the background writer (heavy) reached: events written and its achieved rate per s. */
   bgWritten?: {written: number; rate: number};
+  /**
+   * The browser's CPU while the writers ran (every process of it, lib/page-cpu.ts), % of one
+   * core, and its busiest thread.
+   */
+  pageCpu: CpuShare;
+  /** The server's CPU over the same window (`ringside serve`, with its reader thread). */
+  serverCpu: CpuShare;
   /** `--page-nice N`: the browser's threads held at nice N during the load, and how many. */
   pageNice?: {nice: number; threads: number; refused: number};
 }
@@ -371,7 +379,11 @@ async function runLoad(
     const stopTrace = profile === 'trace' ? await startChromeTrace(browser, traceFile) : undefined;
     const sched = profile === 'sched' ? schedDuringLoad(secs, `${label}: `, server.pid) : undefined;
     nice = pageNice === undefined ? undefined : holdNice(browser.pid, pageNice);
+    const cpu = cpuWindow(browser.pid);
+    const serverCpuWindow = cpuWindow(server.pid);
     const mg = await runMarkgens(t, server.instance, writersFor(load, heavyRate), secs);
+    const pageCpu = cpu.stop();
+    const serverCpu = serverCpuWindow.stop();
     const niced = nice?.stop();
     if (niced?.firstError)
       console.error(`  --page-nice: ${niced.refused} threads refused (${niced.firstError})`);
@@ -449,6 +461,8 @@ async function runLoad(
       paintedPerSecondMs: perSecondMs(painted),
       rates: paintRates(frames),
       longTasks: {count: longTaskMs.length, totalMs: longTaskMs.reduce((a, b) => a + b, 0)},
+      pageCpu,
+      serverCpu,
       clock: {
         wallMinusMonoNs: wm.offsetNs,
         errNs: wm.errNs,
@@ -486,11 +500,19 @@ function summariseRounds(results: LoadResult[]) {
         PAINTED_AIM_MS,
       ),
       decodedP99: overRuns(rs.map((r) => r.decodedMs[2])),
+      pageCpuPct: overRuns(rs.map((r) => r.pageCpu.pctOfCore)),
+      serverCpuPct: overRuns(rs.map((r) => r.serverCpu.pctOfCore)),
     };
     console.log(`${label}: painted p99 ${formatOverRuns(row.paintedP99)}`);
     console.log(`${' '.repeat(label.length)}  painted p50 ${formatOverRuns(row.paintedP50)}`);
     console.log(
       `${' '.repeat(label.length)}  decoded p99 ${formatOverRuns(row.decodedP99)} (same runs)`,
+    );
+    console.log(
+      `${' '.repeat(label.length)}  browser CPU ${formatOverRuns(row.pageCpuPct, '%')} (of one core)`,
+    );
+    console.log(
+      `${' '.repeat(label.length)}  server CPU ${formatOverRuns(row.serverCpuPct, '%')} (of one core)`,
     );
     return row;
   });
@@ -595,6 +617,11 @@ export const paintedBench = {
           `draws with an empty cpu${PROBE_CPU} track ${r.rates.emptyDraws}${r.rates.nanDraws ? ` (+${r.rates.nanDraws} NaN)` : ''} of ${r.rates.draws}; ` +
           `clocks: page − (wall−mono) = ${((r.clock.pageMinusMonoNs - r.clock.wallMinusMonoNs) / 1e6).toFixed(2)} ms ` +
           `(±${(r.clock.errNs / 1e3).toFixed(1)} µs, page rtt ${(r.clock.pageRttNs / 1e6).toFixed(2)} ms)`,
+      );
+      console.log(
+        `${' '.repeat(head.length)}  browser CPU while writing: ${r.pageCpu.pctOfCore.toFixed(0)} % of a core ` +
+          `(busiest thread ${r.pageCpu.busiest.name} ${r.pageCpu.busiest.pctOfCore.toFixed(0)} %); ` +
+          `server ${r.serverCpu.pctOfCore.toFixed(0)} %`,
       );
       if (r.bgWritten)
         console.log(

@@ -18,6 +18,9 @@ describe('overRuns', () => {
     expect(formatOverRuns(overRuns([62, 40.1, 80.2]), 'x')).toBe(
       'median 62.0x (40.1–80.2 over 3 runs)',
     );
+    expect(formatOverRuns(overRuns([61.24, 55, 70]), '%')).toBe(
+      'median 61.2 % (55.0–70.0 over 3 runs)',
+    );
   });
 
   it('refuses no runs, and a --repeat that is not a whole number ≥ 1', () => {

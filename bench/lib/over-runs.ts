@@ -33,9 +33,9 @@ const ms = (x: number) => (x >= 100 ? x.toFixed(0) : x.toFixed(1));
 
 /**
  * "median 27.9 ms (14.5–73.4 over 9 runs); aim < 20 ms met in 5 of 9"; with unit 'x' (a ratio)
- * "median 62.0x (40.1–80.2 over 5 runs)".
+ * "median 62.0x (40.1–80.2 over 5 runs)", with '%' "median 61.2 % (…)".
  */
-export function formatOverRuns(r: OverRuns, unit: 'ms' | 'x' = 'ms'): string {
+export function formatOverRuns(r: OverRuns, unit: 'ms' | 'x' | '%' = 'ms'): string {
   const u = unit === 'x' ? 'x' : ` ${unit}`;
   const aim = r.aim === undefined ? '' : `; aim < ${r.aim}${u} met in ${r.met} of ${r.runs}`;
   return `median ${ms(r.median)}${u} (${ms(r.min)}–${ms(r.max)} over ${r.runs} runs)${aim}`;
