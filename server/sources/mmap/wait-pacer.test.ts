@@ -12,14 +12,20 @@ describe('WaitPacer', () => {
     expect(p.remainingMs(1000)).toBe(0);
   });
 
-  it('a trickle holds back only the short trickle gap', () => {
+  it('a trickle holds back the base gap by default, or a shorter trickle gap when given', () => {
     const p = new WaitPacer(opts);
-    p.noteRead(0, 0);
-    for (let t = 4; t <= 40; t += 4) p.noteRead(96, t); // 1k events/s of 24 B
-    expect(p.busy).toBe(false);
-    expect(p.gapMs()).toBe(4);
-    expect(p.remainingMs(41)).toBe(3);
-    expect(p.remainingMs(44)).toBe(0);
+    const short = new WaitPacer({...opts, trickleGapMs: 4});
+    for (const x of [p, short]) {
+      x.noteRead(0, 0);
+      for (let t = 4; t <= 40; t += 4) x.noteRead(96, t); // 1k events/s of 24 B
+      expect(x.busy).toBe(false);
+    }
+    expect(p.gapMs()).toBe(8);
+    expect(p.remainingMs(41)).toBe(7);
+    expect(p.remainingMs(48)).toBe(0);
+    expect(short.gapMs()).toBe(4);
+    expect(short.remainingMs(41)).toBe(3);
+    expect(short.remainingMs(44)).toBe(0);
   });
 
   it('a lone event after a quiet spell is read at once', () => {

@@ -7,12 +7,16 @@
  * after a read batches that away, at the price of latency. Goals (2-core VM, issue #6):
  * - Idle: no timer ticks at all; the caller blocks in poll() with buffer_percent=0.
  * - A lone event (nothing read for longer than the gap) is read at once, when poll() wakes.
- * - Trickle (the busiest CPU brings less than one sub-buffer per `baseGapMs`): hold back
- *   `trickleGapMs` (4 ms) after a read that found data: a steady 1k/s stream is read ~200 times
- *   a second instead of once per event, and waits 2 ms on average.
  * - Busy (a sub-buffer or more per `baseGapMs` on the busiest CPU): hold back `baseGapMs` (8 ms),
  *   ~110 reads/s whatever the rate, each taking whole sub-buffers; the latency aim (p99 < 20 ms
  *   write → decoded) leaves room for the read, the send and the decode of one such batch.
+ * - Trickle (less than that): hold back `trickleGapMs`, by default the same 8 ms: a steady 1k/s
+ *   stream is read ~110 times a second, each event waiting 4 ms on average. It was 4 ms (~200
+ *   reads/s); every read re-sends the reader sub-buffer's prefix and a META, and the dashboard
+ *   cannot show data sooner than its next frame anyway. `npm run bench painted --loads light`,
+ *   four alternating pairs 4 → 8 ms (2026-12-06): server CPU 21–22 → 16–19 % of a core, the
+ *   browser's 86–89 → 82–93 %, painted p99 42.5–62.8 → 36.5–40.4 ms (p50 unchanged, ~19 ms),
+ *   write → decoded p99 11.1–15.8 → 13.8–19.8 ms.
  * - Overrun guard: never longer than a quarter of the time the busiest CPU takes to fill its own
  *   buffer at its observed rate (one CPU's buffer, that CPU's rate: other CPUs do not make room
  *   for it), and never below `minGapMs`.
@@ -40,7 +44,7 @@ export class WaitPacer {
 
   constructor(private readonly o: PacerOptions) {
     this.baseGapMs = o.baseGapMs ?? 8;
-    this.trickleGapMs = Math.min(o.trickleGapMs ?? 4, this.baseGapMs);
+    this.trickleGapMs = Math.min(o.trickleGapMs ?? this.baseGapMs, this.baseGapMs);
     this.minGapMs = Math.min(o.minGapMs ?? 1, this.trickleGapMs);
   }
 
