@@ -70,6 +70,48 @@ describe('dashboard e2e (sim source)', () => {
     expect(await page.locator('[data-testid=cpu-stats-0]').innerText()).toContain('derived');
   });
 
+  it('the following event list shows its newest rows in view, and keeps rows in view without follow', async () => {
+    /** The rows that overlap the list's scroll box: time (s) and where they sit against its bottom. */
+    const inView = () =>
+      page.evaluate(() => {
+        const box = document.querySelector('[data-testid=event-list]')!.getBoundingClientRect();
+        return [...document.querySelectorAll<HTMLElement>('[data-testid=event-row]')]
+          .map((r) => ({
+            ts: Number(r.children[1].textContent),
+            rect: r.getBoundingClientRect(),
+          }))
+          .filter(({rect}) => rect.bottom > box.top + 1 && rect.top < box.bottom - 1)
+          .map(({ts, rect}) => ({ts, belowEnd: rect.bottom - box.bottom}));
+      });
+    const toggle = page.locator('[data-testid=list-follow-toggle]');
+    expect(await toggle.getAttribute('aria-pressed')).toBe('true');
+    // Following: a full box of rows, ascending, the newest ending at the box's bottom edge.
+    await expect.poll(async () => (await inView()).length, {timeout: 10_000}).toBeGreaterThan(12);
+    const following = await inView();
+    const ts = following.map((r) => r.ts);
+    expect(ts.every((t) => Number.isFinite(t))).toBe(true);
+    expect(ts).toEqual([...ts].sort((a, b) => a - b));
+    expect(Math.abs(following[following.length - 1].belowEnd)).toBeLessThan(2);
+    // Follow off (the toggle, no scroll): the rows stay in view, now placed by the scroll position.
+    await toggle.click();
+    await expect.poll(() => toggle.getAttribute('aria-pressed')).toBe('false');
+    await nextFrame(page);
+    expect((await inView()).length).toBeGreaterThan(12);
+    // Scrolled to the top: the oldest rows, in view.
+    await page.locator('[data-testid=event-list]').evaluate((el) => (el.scrollTop = 0));
+    await expect.poll(async () => (await inView()).length, {timeout: 5_000}).toBeGreaterThan(12);
+    const top = (await inView()).map((r) => r.ts);
+    expect(Math.max(...top)).toBeLessThan(Math.min(...ts));
+    // Follow on again: back to the newest rows at the bottom.
+    await toggle.click();
+    await expect
+      .poll(async () => {
+        const rows = await inView();
+        return rows.length > 12 && Math.abs(rows[rows.length - 1].belowEnd) < 2;
+      })
+      .toBe(true);
+  });
+
   it('timelines paint non-empty pixels', async () => {
     await expect
       .poll(async () => (await canvasInk(page, 'timeline-cpu-0')).ink, {timeout: 10_000})
