@@ -2,7 +2,7 @@
  * Builds `TimelineTrack` columns from short literal lists (tests) or from a seeded generator
  * (dense tests and the perf bench), in the spirit of Firefox's `getProfileFromTextSamples`.
  */
-import type {TimelineTrack} from '../model/types.ts';
+import {emptyTrack, type TimelineTrack} from '../model/types.ts';
 import {seededRandom} from '../../core/seeded-random.ts';
 
 export interface TrackSpec {
@@ -95,17 +95,9 @@ export function syntheticTrack(
   endNs[s] = t;
   const n = s + 1;
   return {
-    cpu,
+    ...emptyTrack(cpu), // no loss or swap marks, no comms
     slices: {length: n, startNs, endNs, pid},
     events: {length: nEvents, tsNs, type, id},
-    lost: {length: 0, tsNs: new Float64Array(0), count: new Float64Array(0)},
-    swaps: {
-      length: 0,
-      tsNs: new Float64Array(0),
-      subbufId: new Int32Array(0),
-      skipped: new Int32Array(0),
-    },
     typeNames: ['sched_switch', 'sched_wakeup', 'irq_handler_entry', 'sys_enter'],
-    comms: new Map(),
   };
 }
