@@ -4,7 +4,7 @@
  * leaves it. Very long lists compress the scrollbar (browsers cap element height near 33M px):
  * past MAX_SCROLL_PX one scroll pixel stands for several rows.
  */
-import {useCallback, useEffect, useRef, useState} from 'react';
+import {useCallback, useEffect, useLayoutEffect, useRef, useState} from 'react';
 import {appStore, useAppStore} from '../store.ts';
 import {useData} from '../data/context.ts';
 import type {EventPage} from '../data/backend.ts';
@@ -77,11 +77,14 @@ export function EventList() {
     return () => clearTimeout(t);
   }, [page]);
 
-  // Follow: keep the scroll at the bottom.
-  useEffect(() => {
+  // Follow: keep the scroll at the bottom, before the new rows are painted. The rows sit at the
+  // bottom of the list while following (below), so they are in view whatever the scroll event
+  // does later; placed by `top`, which onScroll sets a frame later, they were painted off view
+  // once per update (a blank list for a frame). Setting scrollTop past the end puts it there.
+  useLayoutEffect(() => {
     const el = scrollRef.current;
-    if (follow && el) el.scrollTop = el.scrollHeight;
-  }, [follow, page]);
+    if (follow && el) el.scrollTop = virtualH;
+  }, [follow, page, virtualH]);
 
   // A selection made on the timeline scrolls the list to that event.
   useEffect(() => {
@@ -92,9 +95,13 @@ export function EventList() {
       (idx) => {
         const el = scrollRef.current;
         if (!live || !el || idx < 0) return;
-        appStore.getState().setListFollow(false);
         const target = Math.max(0, idx - Math.floor(visible / 2));
-        el.scrollTop = target / rowsPerPx; // onScroll picks up the new position
+        el.scrollTop = target / rowsPerPx;
+        // Now, not at the scroll event: the query of the render that ends follow uses `first`.
+        setTop(el.scrollTop);
+        setFirst(target);
+        req.current++; // an answer on its way is for the rows this leaves
+        appStore.getState().setListFollow(false);
       },
       () => {},
     );
@@ -112,6 +119,19 @@ export function EventList() {
     setTop(el.scrollTop);
     setFirst(Math.floor(el.scrollTop * rowsPerPx));
   }, [rowsPerPx, setFollow]);
+
+  // The toggle. Switched off, the rows on screen stay: the newest of the last answer, which may
+  // end before its total (new data came), so `first` is theirs, not the scroll position's; set in
+  // the same render as follow, so the query that follows asks for them.
+  const toggleFollow = () => {
+    const el = scrollRef.current;
+    if (follow && el && page) {
+      setTop(el.scrollTop);
+      setFirst(page.offset + Math.max(0, page.rows.length - visible));
+    }
+    req.current++; // an answer still on its way is for the other mode's rows: drop it
+    setFollow(!follow);
+  };
 
   const onRowClick = (id: number, cpu: number, tsNs: number) => {
     const st = appStore.getState();
@@ -134,7 +154,7 @@ export function EventList() {
         <button
           className={`toggle ${follow ? 'on' : ''}`}
           aria-pressed={follow}
-          onClick={() => setFollow(!follow)}
+          onClick={toggleFollow}
           data-testid="list-follow-toggle"
           title="Stick to the newest events"
         >
@@ -150,7 +170,7 @@ export function EventList() {
       </div>
       <div className="event-scroll" ref={scrollRef} onScroll={onScroll} data-testid="event-list">
         <div style={{height: virtualH, position: 'relative'}}>
-          <div style={{position: 'absolute', top, left: 0, right: 0}}>
+          <div style={{position: 'absolute', left: 0, right: 0, ...(follow ? {bottom: 0} : {top})}}>
             {total === 0 && (
               <div className="empty-rows muted">
                 No events match

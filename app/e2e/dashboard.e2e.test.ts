@@ -87,6 +87,28 @@ describe('dashboard e2e (sim source)', () => {
     expect(await toggle.getAttribute('aria-pressed')).toBe('true');
     // Following: a full box of rows, ascending, the newest ending at the box's bottom edge.
     await expect.poll(async () => (await inView()).length, {timeout: 10_000}).toBeGreaterThan(12);
+    // Every frame for 2 s while new rows stream in: never a box without rows (a list whose rows
+    // wait for its own scroll event to be placed shows them once where they landed, off view).
+    const fewestPerFrame = await page.evaluate(
+      () =>
+        new Promise<number>((resolve) => {
+          const box = document.querySelector('[data-testid=event-list]')!;
+          let fewest = Infinity;
+          const t0 = performance.now();
+          const frame = () => {
+            const b = box.getBoundingClientRect();
+            const n = [...document.querySelectorAll('[data-testid=event-row]')].filter((r) => {
+              const rect = r.getBoundingClientRect();
+              return rect.bottom > b.top + 1 && rect.top < b.bottom - 1;
+            }).length;
+            fewest = Math.min(fewest, n);
+            if (performance.now() - t0 < 2000) requestAnimationFrame(frame);
+            else resolve(fewest);
+          };
+          requestAnimationFrame(frame);
+        }),
+    );
+    expect(fewestPerFrame).toBeGreaterThan(12);
     const following = await inView();
     const ts = following.map((r) => r.ts);
     expect(ts.every((t) => Number.isFinite(t))).toBe(true);
